@@ -1,0 +1,73 @@
+"""The catalogue graph: a VoID description of every named graph (source, digest, date, size), and the
+one place that replaces graphs together with their descriptions in a single atomic update."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyoxigraph as ox
+
+from service.namespaces import GRAPH_CATALOGUE, ONTOLOGY
+from service.store import Store
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+VOID_DATASET = ox.NamedNode("http://rdfs.org/ns/void#Dataset")
+VOID_TRIPLES = ox.NamedNode("http://rdfs.org/ns/void#triples")
+DCT_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
+DCT_MODIFIED = ox.NamedNode("http://purl.org/dc/terms/modified")
+DCT_TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
+SOURCE_DIGEST = ox.NamedNode(ONTOLOGY + "sourceDigest")
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+@dataclass(frozen=True)
+class GraphContent:
+    """New content for one named graph and what the catalogue should say about where it came from."""
+
+    graph: str
+    triples: Sequence[ox.Triple]
+    sources: Sequence[str]
+    digest: str
+    title: str | None = None
+
+    def description(self, now: datetime) -> list[ox.Triple]:
+        g = ox.NamedNode(self.graph)
+        triples = [
+            ox.Triple(g, RDF_TYPE, VOID_DATASET),
+            ox.Triple(g, VOID_TRIPLES, ox.Literal(str(len(self.triples)), datatype=ox.NamedNode(XSD + "integer"))),
+            ox.Triple(g, DCT_MODIFIED, ox.Literal(now.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))),
+            ox.Triple(g, SOURCE_DIGEST, ox.Literal(self.digest)),
+        ]
+        triples += [ox.Triple(g, DCT_SOURCE, ox.Literal(source)) for source in self.sources]
+        if self.title:
+            triples.append(ox.Triple(g, DCT_TITLE, ox.Literal(self.title)))
+        return triples
+
+
+def _ntriples(triples: Sequence[ox.Triple]) -> str:
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")  # type: ignore[union-attr]
+
+
+def replace_graphs(store: Store, contents: Sequence[GraphContent]) -> None:
+    """Replace each graph and its catalogue entry in one SPARQL Update: all of it lands, or none."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    operations = []
+    for content in contents:
+        operations.append(f"DROP SILENT GRAPH <{content.graph}>")
+        operations.append(f"DELETE WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ <{content.graph}> ?p ?o }} }}")
+        if content.triples:
+            operations.append(f"INSERT DATA {{ GRAPH <{content.graph}> {{\n{_ntriples(content.triples)}}} }}")
+        description = _ntriples(content.description(now))
+        operations.append(f"INSERT DATA {{ GRAPH <{GRAPH_CATALOGUE}> {{\n{description}}} }}")
+    store.update(" ;\n".join(operations))
+
+
+def recorded_digests(store: Store) -> dict[str, str]:
+    """The digest each graph was last loaded from, so unchanged sources are not loaded again."""
+    result = store.query(
+        f"SELECT ?g ?digest WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ ?g <{SOURCE_DIGEST.value}> ?digest }} }}"
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    return {row["g"].value: row["digest"].value for row in result}

@@ -1,0 +1,101 @@
+"""The `samverkan` command: serve the graph, and get data in and out of the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from service.config import PROJECT_ROOT, Config
+
+
+def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The same store choice for every command: embedded (in memory or --store PATH) or remote."""
+    options = [
+        click.option(
+            "--store", "store_path", type=click.Path(file_okay=False), help="On-disk store folder (default: in memory)."
+        ),
+        click.option("--query-url", help="Use a remote SPARQL 1.1 server: its query endpoint URL."),
+        click.option("--update-url", help="The remote server's SPARQL Update endpoint URL (for loading)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group()
+@click.version_option(package_name="samverkan-kg")
+def main() -> None:
+    """Samverkan KG: how Swedish municipalities lead and govern samverkan, as a queryable graph."""
+
+
+@main.command()
+@store_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--data-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder holding ontology/ and data/ to load (default: this repository).",
+)
+@click.option(
+    "--no-shipped-data",
+    is_flag=True,
+    help="Serve only what the store already holds; do not load ontology/ and data/ into it.",
+)
+def serve(
+    store_path: str | None,
+    query_url: str | None,
+    update_url: str | None,
+    host: str,
+    port: int,
+    data_root: Path | None,
+    no_shipped_data: bool,
+) -> None:
+    """Start the SPARQL endpoint (http://HOST:PORT/sparql)."""
+    from werkzeug.serving import run_simple
+
+    from service.app import create_app
+    from service.ingest import DataFileError
+
+    config = Config(
+        store_path=store_path,
+        query_url=query_url,
+        update_url=update_url,
+        data_root=data_root or PROJECT_ROOT,
+        load_shipped_data=not no_shipped_data,
+    )
+    try:
+        app = create_app(config)
+    except DataFileError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Samverkan KG: SPARQL endpoint at http://{host}:{port}/sparql", err=True)
+    run_simple(host, port, app, threaded=True)
+
+
+@main.command(name="import")
+@store_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--graph", required=True, help="IRI of the named graph to (re)place the file's triples in.")
+def import_(store_path: str | None, query_url: str | None, update_url: str | None, file: Path, graph: str) -> None:
+    """Load any RDF file into its own named graph, replacing what that graph held."""
+    import hashlib
+
+    from service.app import open_store
+    from service.catalogue import GraphContent, replace_graphs
+    from service.ingest import DataFileError, read_rdf
+
+    store = open_store(Config(store_path=store_path, query_url=query_url, update_url=update_url))
+    try:
+        triples = read_rdf(file)
+    except DataFileError as error:
+        raise click.ClickException(str(error)) from error
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    replace_graphs(store, [GraphContent(graph, triples, [str(file)], digest)])
+    click.echo(f"{len(triples)} triples from {file} in <{graph}>")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Where the graph lives: the embedded Oxigraph store, or any SPARQL 1.1 server reached over HTTP.
+
+Both implementations answer queries with pyoxigraph result objects, so the HTTP layer serialises
+results the same way whichever store is behind it, and both take changes as one SPARQL Update
+request, which SPARQL 1.1 servers apply atomically.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyoxigraph as ox
+import requests
+
+
+@dataclass(frozen=True)
+class GraphResult:
+    """The triples of a CONSTRUCT or DESCRIBE answer (materialised, so they can be serialised twice)."""
+
+    triples: list[ox.Triple]
+
+    def __iter__(self) -> Iterator[ox.Triple]:
+        return iter(self.triples)
+
+
+QueryResult = ox.QuerySolutions | ox.QueryBoolean | GraphResult
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The RDF dataset a request asks for (SPARQL 1.1 Protocol `default-graph-uri`/`named-graph-uri`).
+
+    Both empty means: use the query's own FROM/FROM NAMED, or else the service default, where the
+    default graph is the union of all named graphs.
+    """
+
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+
+    @property
+    def given(self) -> bool:
+        return bool(self.default_graphs or self.named_graphs)
+
+
+class QuerySyntaxError(ValueError):
+    """The query text is not valid SPARQL 1.1; the message is the parser's."""
+
+
+class StoreError(RuntimeError):
+    """The store could not answer (remote server down, disk error)."""
+
+
+class Store(Protocol):
+    """What the service needs from a store: run queries, list graphs, apply an update atomically."""
+
+    def query(self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None) -> QueryResult: ...
+
+    def named_graphs(self) -> list[str]: ...
+
+    def update(self, sparql_update: str) -> None: ...
+
+    def describe_location(self) -> str: ...
+
+
+_COMMENT_OR_TOKEN = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r"|<[^<>\"{}|^`\\\x00-\x20]*>"
+    r"|#[^\n]*",
+    re.DOTALL,
+)
+_FROM = re.compile(r"(?<![\w:?$])FROM(?![\w:-])", re.IGNORECASE)
+
+
+def declares_dataset(sparql: str) -> bool:
+    """Whether the query has its own FROM or FROM NAMED clause.
+
+    A lexical check (strings, IRIs and comments removed): enough because FROM may only appear in a
+    query's dataset clause, and it keeps the hot path free of a second SPARQL parser.
+    """
+    return _FROM.search(_COMMENT_OR_TOKEN.sub(" ", sparql)) is not None
+
+
+class EmbeddedStore:
+    """pyoxigraph in this process: in memory, or on disk at `path`."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self._store = ox.Store(path) if path else ox.Store()
+
+    def describe_location(self) -> str:
+        return f"embedded Oxigraph store at {self.path}" if self.path else "embedded in-memory Oxigraph store"
+
+    def query(self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None) -> QueryResult:
+        try:
+            if dataset.given:
+                result = self._store.query(
+                    sparql,
+                    base_iri=base_iri,
+                    default_graph=[ox.NamedNode(g) for g in dataset.default_graphs],
+                    named_graphs=[ox.NamedNode(g) for g in dataset.named_graphs],
+                )
+            else:
+                result = self._store.query(
+                    sparql, base_iri=base_iri, use_default_graph_as_union=not declares_dataset(sparql)
+                )
+        except SyntaxError as error:
+            raise QuerySyntaxError(str(error)) from error
+        except OSError as error:
+            raise StoreError(str(error)) from error
+        if isinstance(result, ox.QueryTriples):
+            return GraphResult(list(result))
+        return result
+
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def update(self, sparql_update: str) -> None:
+        """Apply one SPARQL Update in one transaction (only the service's own loaders call this)."""
+        try:
+            self._store.update(sparql_update)
+        except (SyntaxError, OSError) as error:
+            raise StoreError(str(error)) from error
+
+
+class RemoteStore:
+    """A SPARQL 1.1 server (Oxigraph server, Fuseki, Virtuoso) reached over the SPARQL 1.1 Protocol.
+
+    The union default graph is asked for explicitly, by naming every named graph as
+    `default-graph-uri` (and `named-graph-uri`), so the server needs no special configuration and a
+    query's own FROM still wins. The list of graphs is cached for a moment and renewed after loads.
+    """
+
+    _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
+    _GRAPHS_TTL = 2.0  # seconds a loaded elsewhere graph may stay unseen
+
+    def __init__(self, query_url: str, update_url: str | None = None, timeout: float = 60.0) -> None:
+        self.query_url = query_url
+        self.update_url = update_url
+        self.timeout = timeout
+        self._http = requests.Session()
+        self._graphs: tuple[float, tuple[str, ...]] = (-self._GRAPHS_TTL, ())
+
+    def describe_location(self) -> str:
+        return f"remote SPARQL endpoint {self.query_url}"
+
+    def query(self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None) -> QueryResult:
+        if base_iri:  # a BASE of the query's own, written after this one, still wins
+            sparql = f"BASE <{base_iri}>\n{sparql}"
+        if not dataset.given and not declares_dataset(sparql):
+            graphs = tuple(self.named_graphs())
+            dataset = Dataset(graphs, graphs)
+        return self._send(sparql, dataset)
+
+    def _send(self, sparql: str, dataset: Dataset) -> QueryResult:
+        form = [("query", sparql)]
+        form += [("default-graph-uri", g) for g in dataset.default_graphs]
+        form += [("named-graph-uri", g) for g in dataset.named_graphs]
+        try:
+            response = self._http.post(
+                self.query_url, data=form, headers={"Accept": self._ACCEPT}, timeout=self.timeout
+            )
+        except requests.RequestException as error:
+            raise StoreError(f"the remote SPARQL endpoint {self.query_url} did not answer: {error}") from error
+        if response.status_code == 400:
+            raise QuerySyntaxError(response.text.strip() or "the remote endpoint rejected the query")
+        if response.status_code != 200:
+            raise StoreError(f"the remote SPARQL endpoint answered {response.status_code}: {response.text[:500]}")
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        if media_type in ("application/n-triples", "text/plain"):
+            return GraphResult([q.triple for q in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)])
+        results_format = ox.QueryResultsFormat.from_media_type(media_type)
+        if results_format is None:
+            raise StoreError(f"the remote SPARQL endpoint answered in an unexpected format: {media_type}")
+        return ox.parse_query_results(response.content, format=results_format)
+
+    def named_graphs(self) -> list[str]:
+        fetched, graphs = self._graphs
+        if time.monotonic() - fetched >= self._GRAPHS_TTL:
+            result = self._send("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", Dataset())
+            assert isinstance(result, ox.QuerySolutions)
+            graphs = tuple(sorted(row["g"].value for row in result))
+            self._graphs = (time.monotonic(), graphs)
+        return list(graphs)
+
+    def update(self, sparql_update: str) -> None:
+        if not self.update_url:
+            raise StoreError("this store has no update endpoint configured (--update-url), so it cannot be loaded")
+        try:
+            response = self._http.post(
+                self.update_url,
+                data=sparql_update.encode("utf-8"),
+                headers={"Content-Type": "application/sparql-update"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as error:
+            raise StoreError(f"the remote update endpoint {self.update_url} did not answer: {error}") from error
+        if response.status_code >= 300:
+            raise StoreError(f"the remote update endpoint answered {response.status_code}: {response.text[:500]}")
+        self._graphs = (-self._GRAPHS_TTL, ())

@@ -1,0 +1,131 @@
+"""The store: loading the shipped files into named graphs, reloading only what changed, refusing bad files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from conftest import ROOT, samverkan
+
+from service.ingest import DataFileError
+from service.ingest.shipped import shipped_sources, sync
+from service.namespaces import GRAPH_CATALOGUE, GRAPH_ONTOLOGY, GRAPH_REFERENCE, GRAPH_VOCABULARIES, study_graph
+from service.store import EmbeddedStore, declares_dataset
+
+SEED = study_graph("samverkan-som-strategi")
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    """A copy of the shipped ontology/ and data/ that a test may break."""
+    root = tmp_path / "root"
+    for folder in ("ontology", "data"):
+        shutil.copytree(ROOT / folder, root / folder)
+    return root
+
+
+def count(store: EmbeddedStore, graph: str | None = None) -> int:
+    where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
+    result = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")
+    assert isinstance(result, ox.QuerySolutions)
+    return int(next(iter(result))["n"].value)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELECT * FROM <http://g> WHERE { ?s ?p ?o }", True),
+        ("select * from named <http://g> { graph ?g { ?s ?p ?o } }", True),
+        ("SELECT * WHERE { ?s <http://ex/from> ?from }", False),
+        ("PREFIX ex: <http://ex/>\nSELECT * WHERE { ?s ex:from 'FROM <x>' } # FROM <y>", False),
+        ("SELECT * WHERE { ?s ?p '''\nFROM\n''' }", False),
+    ],
+)
+def test_declares_dataset(query: str, expected: bool) -> None:
+    assert declares_dataset(query) is expected
+
+
+def test_each_source_in_its_own_named_graph_and_reloaded_only_when_changed(data_root: Path, tmp_path: Path) -> None:
+    store = EmbeddedStore(str(tmp_path / "store"))
+    loaded = sync(store, shipped_sources(data_root))
+    assert {GRAPH_ONTOLOGY, GRAPH_VOCABULARIES, GRAPH_REFERENCE, SEED} <= set(loaded)
+    assert set(store.named_graphs()) == {*loaded, GRAPH_CATALOGUE}
+    assert sync(store, shipped_sources(data_root)) == []
+
+    vocabulary = data_root / "ontology" / "vocabularies.ttl"
+    extra = "<https://w3id.org/samverkan/id/x> <http://www.w3.org/2000/01/rdf-schema#label> 'x' ."
+    vocabulary.write_text(vocabulary.read_text() + "\n" + extra + "\n")
+    before = count(store, GRAPH_REFERENCE)
+    assert sync(store, shipped_sources(data_root)) == [GRAPH_VOCABULARIES]
+    assert count(store, GRAPH_REFERENCE) == before
+    size = f"<{GRAPH_VOCABULARIES}> <http://rdfs.org/ns/void#triples> ?n"
+    sizes = store.query(f"SELECT ?n WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ {size} }} }}")
+    assert isinstance(sizes, ox.QuerySolutions)
+    assert [int(row["n"].value) for row in sizes] == [count(store, GRAPH_VOCABULARIES)]
+
+
+def test_a_broken_turtle_file_names_file_and_line_and_changes_nothing(data_root: Path, tmp_path: Path) -> None:
+    store = EmbeddedStore(str(tmp_path / "store"))
+    sync(store, shipped_sources(data_root))
+    before = count(store)
+    ontology = data_root / "ontology" / "samverkan.ttl"
+    ontology.write_text(ontology.read_text() + "\n<https://w3id.org/samverkan/id/x> a .\n")
+    (data_root / "ontology" / "vocabularies.ttl").write_text("# emptied\n")
+    with pytest.raises(DataFileError) as raised:
+        sync(store, shipped_sources(data_root))
+    lines = len(ontology.read_text().splitlines())
+    assert "samverkan.ttl" in str(raised.value)
+    assert f"line {lines}" in str(raised.value)
+    assert count(store) == before  # the emptied vocabulary was not loaded either
+
+
+def test_a_bad_reference_row_names_file_row_and_column(data_root: Path, tmp_path: Path) -> None:
+    municipalities = data_root / "data" / "reference" / "kommuner.csv"
+    lines = municipalities.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace(lines[3].split(",")[0], "123", 1)
+    municipalities.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as raised:
+        sync(EmbeddedStore(), shipped_sources(data_root))
+    assert str(raised.value) == (
+        f"{municipalities}, row 4, column 'kommunkod': '123' is not a four-digit kommunkod (e.g. 0484)"
+    )
+
+
+def test_serve_refuses_an_unreadable_data_file_with_a_clear_error(data_root: Path) -> None:
+    (data_root / "ontology" / "samverkan.ttl").write_text("@prefix : <http://x/> .\n:a :b .\n")
+    result = subprocess.run(
+        samverkan("serve", "--data-root", str(data_root), "--port", "1"), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "samverkan.ttl" in result.stderr
+    assert "line 2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_import_replaces_one_graph_and_refuses_bad_files(tmp_path: Path) -> None:
+    store_path = str(tmp_path / "store")
+    good = tmp_path / "links.ttl"
+    good.write_text("<http://example.org/a> <http://example.org/b> 'c' , 'd' .\n")
+    result = subprocess.run(
+        samverkan("import", str(good), "--graph", "http://example.org/g", "--store", store_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    bad = tmp_path / "bad.nt"
+    bad.write_text("<http://example.org/a> <http://example.org/b> .\n")
+    result = subprocess.run(
+        samverkan("import", str(bad), "--graph", "http://example.org/g", "--store", store_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "bad.nt" in result.stderr
+    assert "line 1" in result.stderr
+    store = EmbeddedStore(store_path)
+    assert count(store, "http://example.org/g") == 2
