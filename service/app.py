@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.http import HTTP_STATUS_CODES
 
 from service import __version__
 from service.config import Config
+from service.executor import Executor, Limits, QueryTimeout
+from service.formats import NotAcceptable
 from service.ingest.shipped import shipped_sources, sync
-from service.store import EmbeddedStore, RemoteStore, Store
+from service.store import EmbeddedStore, RemoteStore, Store, StoreError
 
 
 @dataclass
@@ -19,6 +22,7 @@ class Services:
 
     config: Config
     store: Store
+    executor: Executor
 
 
 def open_store(config: Config) -> Store:
@@ -31,6 +35,17 @@ def services() -> Services:
     return current_app.extensions["samverkan"]  # type: ignore[no-any-return]
 
 
+def error_response(status: int, message: str) -> Response:
+    """An error in plain words: JSON for the API and health, plain text for SPARQL clients and pages."""
+    name = HTTP_STATUS_CODES.get(status, "Error")
+    if request.path.startswith(("/api/", "/health")):
+        response = jsonify(error=name, status=status, message=message)
+    else:
+        response = Response(f"{status} {name}: {message}\n", mimetype="text/plain")
+    response.status_code = status
+    return response
+
+
 def create_app(config: Config | None = None, store: Store | None = None) -> Flask:
     config = config or Config()
     store = store or open_store(config)
@@ -39,7 +54,8 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
-    app.extensions["samverkan"] = Services(config=config, store=store)
+    limits = Limits(timeout=config.query_timeout, max_rows=config.max_rows)
+    app.extensions["samverkan"] = Services(config=config, store=store, executor=Executor(store, limits))
 
     from service.sparql_protocol import bp as sparql_bp
 
@@ -60,19 +76,22 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        """Errors in plain words: JSON for the API and health, plain text for SPARQL clients."""
-        status = error.code or 500
         message = error.description or error.name
         allowed = ", ".join(error.valid_methods or []) if isinstance(error, MethodNotAllowed) else ""
         if allowed:
             message = f"{request.method} is not allowed on {request.path}; use {allowed}."
-        if request.path.startswith(("/api/", "/health")):
-            response = jsonify(error=error.name, status=status, message=message)
-        else:
-            response = Response(f"{status} {error.name}: {message}\n", mimetype="text/plain")
-        response.status_code = status
+        response = error_response(error.code or 500, message)
         if allowed:
             response.headers["Allow"] = allowed
         return response
+
+    @app.errorhandler(NotAcceptable)
+    def not_acceptable(error: NotAcceptable) -> Response:
+        return error_response(406, str(error))
+
+    @app.errorhandler(QueryTimeout)
+    @app.errorhandler(StoreError)
+    def unavailable(error: Exception) -> Response:
+        return error_response(503, str(error))
 
     return app

@@ -21,3 +21,6 @@ class Config:
     # Limits on what a request may carry.
     max_request_bytes: int = 2 * 1024 * 1024
     max_query_chars: int = 100_000
+    # Limits on what a query may cost: seconds it may run, rows (or triples) in one answer.
+    query_timeout: float = 10.0
+    max_rows: int = 100_000

@@ -13,8 +13,9 @@ from flask import Blueprint, Request, Response, abort, request
 from werkzeug.datastructures import MultiDict
 
 from service.app import services
-from service.formats import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, candidates_for, choose, serialize
-from service.store import Dataset, GraphResult, QueryResult, QuerySyntaxError, StoreError
+from service.executor import QueryAnswer, QueryJob, answer
+from service.formats import GRAPH_FORMATS, RESULT_FORMATS
+from service.store import Dataset, GraphResult, QuerySyntaxError
 
 bp = Blueprint("sparql", __name__)
 
@@ -92,26 +93,26 @@ def sparql() -> Response:
     limit = services().config.max_query_chars
     if len(query) > limit:
         abort(413, f"The query is {len(query)} characters long; this service accepts at most {limit}.")
-    dataset = Dataset(tuple(params.getlist("default-graph-uri")), tuple(params.getlist("named-graph-uri")))
+    job = QueryJob(
+        sparql=query,
+        dataset=Dataset(tuple(params.getlist("default-graph-uri")), tuple(params.getlist("named-graph-uri"))),
+        base_iri=request.base_url,
+        format=_requested_format(params),
+        accept=request.headers.get("Accept", ""),
+    )
     try:
-        result = services().store.query(query, dataset, base_iri=request.base_url)
+        return respond(services().executor.run(job))
     except QuerySyntaxError as error:
         if _looks_like_update(query):
             abort(400, UPDATES_REFUSED)
         abort(400, f"The query is not valid SPARQL 1.1: {error}")
-    except StoreError as error:
-        abort(503, str(error))
-    return negotiated(result, params)
 
 
-def negotiated(result: QueryResult, params: MultiDict[str, str]) -> Response:
-    """The result in the format the client asked for, or 406 naming the formats it could have."""
-    try:
-        fmt = choose(candidates_for(result), _requested_format(params), request.accept_mimetypes)
-    except NotAcceptable as error:
-        abort(406, str(error))
-    response = Response(serialize(result, fmt), content_type=f"{fmt.media_type}; charset=utf-8")
+def respond(result: QueryAnswer) -> Response:
+    response = Response(result.body, content_type=f"{result.media_type}; charset=utf-8")
     response.vary.add("Accept")
+    if result.truncated:
+        response.headers["Samverkan-Truncated"] = f"the answer was cut to its first {result.rows} rows"
     return response
 
 
@@ -151,4 +152,5 @@ def service_description(params: MultiDict[str, str]) -> Response:
             ox.Triple(node, RDF_TYPE, sd("NamedGraph")),
             ox.Triple(node, sd("name"), ox.NamedNode(graph)),
         ]
-    return negotiated(GraphResult(triples), params)
+    job = QueryJob("", format=_requested_format(params), accept=request.headers.get("Accept", ""))
+    return respond(answer(GraphResult(triples), job, services().executor.limits))
