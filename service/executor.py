@@ -34,6 +34,7 @@ class QueryJob:
     accept: str = ""  # the Accept header as sent
     timeout: float | None = None  # lower the service's time limit for this query
     max_rows: int | None = None  # lower the service's row cap for this query
+    offset: int = 0  # rows to skip before the answer starts (paging)
 
 
 @dataclass(frozen=True)
@@ -49,20 +50,20 @@ class QueryTimeout(RuntimeError):
     """The query ran past its time limit and was stopped."""
 
 
-def capped(result: QueryResult, max_rows: int) -> tuple[QueryResult, int, bool]:
-    """The result cut to `max_rows`, with the number of rows kept and whether any were cut.
+def capped(result: QueryResult, max_rows: int, offset: int = 0) -> tuple[QueryResult, int, bool]:
+    """The result from row `offset`, cut to `max_rows`, with the number of rows kept and whether any were cut.
 
     SELECT solutions are re-read through TSV (SPARQL's own term syntax), so pyoxigraph's writers
     serialise the kept rows in every format.
     """
     if isinstance(result, GraphResult):
-        triples = result.triples[: max_rows + 1]
+        triples = result.triples[offset : offset + max_rows + 1]
         return GraphResult(triples[:max_rows]), min(len(triples), max_rows), len(triples) > max_rows
     if isinstance(result, ox.QueryBoolean):
         return result, 1, False
     variables = [v.value for v in result.variables]
     lines = ["\t".join("?" + v for v in variables)]
-    for solution in itertools.islice(result, max_rows + 1):
+    for solution in itertools.islice(result, offset, offset + max_rows + 1):
         lines.append("\t".join("" if solution[v] is None else str(solution[v]) for v in variables))
     kept = min(len(lines) - 1, max_rows)
     tsv = "\n".join(lines[: kept + 1]) + "\n"
@@ -73,7 +74,7 @@ def answer(result: QueryResult, job: QueryJob, limits: Limits) -> QueryAnswer:
     """Negotiate the format, apply the row cap and serialise (NotAcceptable when no format fits)."""
     fmt: Format = choose(candidates_for(result), job.format, parse_accept_header(job.accept, MIMEAccept))
     max_rows = min(job.max_rows or limits.max_rows, limits.max_rows)
-    kept, rows, truncated = capped(result, max_rows)
+    kept, rows, truncated = capped(result, max_rows, job.offset)
     kind = (
         "graph" if isinstance(result, GraphResult) else "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
     )
