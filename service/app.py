@@ -10,7 +10,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from service import __version__
 from service.config import Config
-from service.executor import Executor, Limits, QueryTimeout
+from service.executor import Executor, InlineExecutor, Limits, WorkerPoolExecutor
 from service.formats import NotAcceptable
 from service.ingest.shipped import shipped_sources, sync
 from service.store import EmbeddedStore, RemoteStore, Store, StoreError
@@ -29,6 +29,14 @@ def open_store(config: Config) -> Store:
     if config.query_url:
         return RemoteStore(config.query_url, config.update_url)
     return EmbeddedStore(config.store_path)
+
+
+def open_executor(config: Config, store: Store) -> Executor:
+    """Worker processes for the embedded store (so a runaway query can be stopped); inline for a remote one."""
+    limits = Limits(timeout=config.query_timeout, max_rows=config.max_rows)
+    if isinstance(store, EmbeddedStore):
+        return WorkerPoolExecutor(store.path, limits, config.query_workers)
+    return InlineExecutor(store, limits)
 
 
 def services() -> Services:
@@ -54,8 +62,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
-    limits = Limits(timeout=config.query_timeout, max_rows=config.max_rows)
-    app.extensions["samverkan"] = Services(config=config, store=store, executor=Executor(store, limits))
+    app.extensions["samverkan"] = Services(config=config, store=store, executor=open_executor(config, store))
 
     from service.sparql_protocol import bp as sparql_bp
 
@@ -64,7 +71,13 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     @app.get("/health")
     def health() -> Response:
         graphs = services().store.named_graphs()
-        return jsonify(status="ok", version=__version__, store=store.describe_location(), named_graphs=len(graphs))
+        return jsonify(
+            status="ok",
+            version=__version__,
+            store=store.describe_location(),
+            named_graphs=len(graphs),
+            **services().executor.status(),
+        )
 
     @app.after_request
     def cors(response: Response) -> Response:
@@ -89,7 +102,6 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     def not_acceptable(error: NotAcceptable) -> Response:
         return error_response(406, str(error))
 
-    @app.errorhandler(QueryTimeout)
     @app.errorhandler(StoreError)
     def unavailable(error: Exception) -> Response:
         return error_response(503, str(error))

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from service.config import PROJECT_ROOT, Config
+from service.config import Config
 
 
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,35 +41,31 @@ def main() -> None:
     help="Folder holding ontology/ and data/ to load (default: this repository).",
 )
 @click.option(
-    "--no-shipped-data",
-    is_flag=True,
-    help="Serve only what the store already holds; do not load ontology/ and data/ into it.",
+    "--shipped-data/--no-shipped-data",
+    "load_shipped_data",
+    default=None,
+    help="Load ontology/ and data/ into the store (default), or serve only what the store already holds.",
 )
-def serve(
-    store_path: str | None,
-    query_url: str | None,
-    update_url: str | None,
-    host: str,
-    port: int,
-    data_root: Path | None,
-    no_shipped_data: bool,
-) -> None:
-    """Start the SPARQL endpoint (http://HOST:PORT/sparql)."""
+@click.option("--query-timeout", type=click.FloatRange(min=0.1), help="Seconds a query may run [default: 10].")
+@click.option("--max-rows", type=click.IntRange(min=1), help="Rows (or triples) in one answer [default: 100000].")
+@click.option(
+    "--query-workers", type=click.IntRange(min=1), help="Processes running queries on the embedded store [default: 4]."
+)
+def serve(host: str, port: int, **settings: Any) -> None:
+    """Start the SPARQL endpoint (http://HOST:PORT/sparql).
+
+    Every option but --host and --port is a setting of service/config.py of the same name.
+    """
     from werkzeug.serving import run_simple
 
     from service.app import create_app
     from service.ingest import DataFileError
+    from service.store import StoreError
 
-    config = Config(
-        store_path=store_path,
-        query_url=query_url,
-        update_url=update_url,
-        data_root=data_root or PROJECT_ROOT,
-        load_shipped_data=not no_shipped_data,
-    )
+    config = Config(**{name: value for name, value in settings.items() if value is not None})
     try:
         app = create_app(config)
-    except DataFileError as error:
+    except (DataFileError, StoreError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Samverkan KG: SPARQL endpoint at http://{host}:{port}/sparql", err=True)
     run_simple(host, port, app, threaded=True)

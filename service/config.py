@@ -24,3 +24,5 @@ class Config:
     # Limits on what a query may cost: seconds it may run, rows (or triples) in one answer.
     query_timeout: float = 10.0
     max_rows: int = 100_000
+    # Processes that run queries on the embedded store: a runaway query holds one until its time limit.
+    query_workers: int = 4

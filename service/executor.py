@@ -2,19 +2,30 @@
 
 Every endpoint that runs SPARQL (the protocol endpoint, saved queries, pages) goes through `Executor.run`,
 so the limits hold everywhere and results are serialised in one place.
+
+Oxigraph cannot cancel a query, so on the embedded store each query runs in a worker process that opens
+the store read-only; a worker past its deadline is killed and replaced, and the request is answered with
+a clear error before a byte of the result is sent. A remote store is asked with an HTTP timeout.
 """
 
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import queue
+import threading
+import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Protocol
 
 import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from service.formats import Format, candidates_for, choose, serialize
-from service.store import Dataset, GraphResult, QueryResult, Store
+from service.formats import candidates_for, choose, serialize
+from service.store import Dataset, EmbeddedStore, GraphResult, QueryResult, QueryTimeoutError, Store, StoreError
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,9 @@ class QueryJob:
     max_rows: int | None = None  # lower the service's row cap for this query
     offset: int = 0  # rows to skip before the answer starts (paging)
 
+    def time_limit(self, limits: Limits) -> float:
+        return min(self.timeout or limits.timeout, limits.timeout)
+
 
 @dataclass(frozen=True)
 class QueryAnswer:
@@ -46,10 +60,6 @@ class QueryAnswer:
     truncated: bool  # the row cap cut the answer short
 
 
-class QueryTimeout(RuntimeError):
-    """The query ran past its time limit and was stopped."""
-
-
 def capped(result: QueryResult, max_rows: int, offset: int = 0) -> tuple[QueryResult, int, bool]:
     """The result from row `offset`, cut to `max_rows`, with the number of rows kept and whether any were cut.
 
@@ -57,7 +67,7 @@ def capped(result: QueryResult, max_rows: int, offset: int = 0) -> tuple[QueryRe
     serialise the kept rows in every format.
     """
     if isinstance(result, GraphResult):
-        triples = result.triples[offset : offset + max_rows + 1]
+        triples = list(itertools.islice(result.triples, offset, offset + max_rows + 1))
         return GraphResult(triples[:max_rows]), min(len(triples), max_rows), len(triples) > max_rows
     if isinstance(result, ox.QueryBoolean):
         return result, 1, False
@@ -70,24 +80,158 @@ def capped(result: QueryResult, max_rows: int, offset: int = 0) -> tuple[QueryRe
     return ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV), kept, len(lines) - 1 > max_rows
 
 
+def kind_of(result: QueryResult) -> str:
+    if isinstance(result, GraphResult):
+        return "graph"
+    return "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
+
+
 def answer(result: QueryResult, job: QueryJob, limits: Limits) -> QueryAnswer:
     """Negotiate the format, apply the row cap and serialise (NotAcceptable when no format fits)."""
-    fmt: Format = choose(candidates_for(result), job.format, parse_accept_header(job.accept, MIMEAccept))
+    fmt = choose(candidates_for(result), job.format, parse_accept_header(job.accept, MIMEAccept))
     max_rows = min(job.max_rows or limits.max_rows, limits.max_rows)
     kept, rows, truncated = capped(result, max_rows, job.offset)
-    kind = (
-        "graph" if isinstance(result, GraphResult) else "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
+    return QueryAnswer(serialize(kept, fmt), fmt.media_type, kind_of(result), rows, truncated)
+
+
+def timeout_message(seconds: float) -> str:
+    return (
+        f"The query was stopped after {seconds:g} s, the time limit. Narrow it down (more specific patterns, "
+        "a LIMIT, fewer OPTIONALs or property paths), or run it on your own copy of the data "
+        "(samverkan export) without a limit."
     )
-    return QueryAnswer(serialize(kept, fmt), fmt.media_type, kind, rows, truncated)
 
 
-class Executor:
-    """Runs queries against the store in this process (no way yet to stop a runaway query)."""
+class Executor(Protocol):
+    limits: Limits
+
+    def run(self, job: QueryJob) -> QueryAnswer: ...
+
+    def status(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+
+class InlineExecutor:
+    """Runs queries in the request's thread: for a remote store, which is stopped by an HTTP timeout."""
 
     def __init__(self, store: Store, limits: Limits) -> None:
         self.store = store
         self.limits = limits
 
     def run(self, job: QueryJob) -> QueryAnswer:
-        result = self.store.query(job.sparql, job.dataset, base_iri=job.base_iri)
+        seconds = job.time_limit(self.limits)
+        try:
+            result = self.store.query(job.sparql, job.dataset, base_iri=job.base_iri, timeout=seconds)
+        except QueryTimeoutError as error:
+            raise QueryTimeoutError(f"{timeout_message(seconds)} ({error})") from error
         return answer(result, job, self.limits)
+
+    def status(self) -> dict[str, int]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+def _serve_queries(connection: Connection, store_path: str, limits: Limits) -> None:
+    """A worker process: answer jobs from the pipe with the store opened read-only, until the pipe closes."""
+    store = EmbeddedStore(store_path)
+    while True:
+        try:
+            job: QueryJob = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = store.query(job.sparql, job.dataset, base_iri=job.base_iri)
+            connection.send(("answer", answer(result, job, limits)))
+        except Exception as error:  # sent back to be raised in the request that asked
+            connection.send(("error", error))
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    connection: Connection
+
+    def stop(self) -> None:
+        self.connection.close()
+        self.process.kill()
+        self.process.join(5)
+
+
+class WorkerPoolExecutor:
+    """Runs each query in one of `size` worker processes; a worker past its deadline is killed and replaced."""
+
+    def __init__(self, store_path: str, limits: Limits, size: int) -> None:
+        self.store_path = store_path
+        self.limits = limits
+        self._context = multiprocessing.get_context("spawn")  # fork is unsafe with threads and RocksDB
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self._workers: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(size):
+            self._idle.put(self._start_worker())
+
+    def _start_worker(self) -> _Worker:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(
+            target=_serve_queries, args=(theirs, self.store_path, self.limits), daemon=True, name="samverkan-query"
+        )
+        process.start()
+        theirs.close()
+        worker = _Worker(process, ours)
+        with self._lock:
+            self._workers.add(worker)
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill a worker and start its successor in the background, so the request returns at once."""
+        with self._lock:
+            self._workers.discard(worker)
+        worker.stop()
+
+        def start() -> None:
+            if not self._closed:
+                self._idle.put(self._start_worker())
+
+        threading.Thread(target=start, daemon=True).start()
+
+    def run(self, job: QueryJob) -> QueryAnswer:
+        seconds = job.time_limit(self.limits)
+        deadline = time.monotonic() + seconds
+        try:
+            worker = self._idle.get(timeout=seconds)
+        except queue.Empty:
+            raise QueryTimeoutError(
+                f"The service is busy: no query worker became free within {seconds:g} s. Try again shortly."
+            ) from None
+        try:
+            worker.connection.send(job)
+            if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
+                self._replace(worker)
+                raise QueryTimeoutError(timeout_message(seconds))
+            status, payload = worker.connection.recv()
+        except (EOFError, OSError, BrokenPipeError) as error:
+            self._replace(worker)
+            raise StoreError(f"the query worker stopped unexpectedly ({error}); the query was not answered") from error
+        self._idle.put(worker)
+        if status == "error":
+            raise payload
+        assert isinstance(payload, QueryAnswer)
+        return payload
+
+    def status(self) -> dict[str, int]:
+        """How many worker processes are alive, and how many of them wait for a query."""
+        with self._lock:
+            alive = sum(worker.process.is_alive() for worker in self._workers)
+        return {"query_workers": alive, "idle_query_workers": self._idle.qsize()}
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers = list(self._workers)
+            self._workers.clear()
+        for worker in workers:
+            worker.stop()

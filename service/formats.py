@@ -106,8 +106,8 @@ def candidates_for(result: QueryResult) -> tuple[Format, ...]:
 def serialize(result: QueryResult, fmt: Format) -> bytes:
     if isinstance(result, GraphResult):
         assert fmt.rdf is not None
-        prefixes = _prefixes_for(result.triples, fmt.rdf)
-        return ox.serialize(result.triples, format=fmt.rdf, prefixes=prefixes)  # type: ignore[return-value]
+        triples = list(result.triples)
+        return ox.serialize(triples, format=fmt.rdf, prefixes=_prefixes_for(triples, fmt.rdf))  # type: ignore[return-value]
     assert fmt.results is not None
     data = result.serialize(format=fmt.results)
     assert data is not None

@@ -99,6 +99,7 @@ def sparql() -> Response:
         base_iri=request.base_url,
         format=_requested_format(params),
         accept=request.headers.get("Accept", ""),
+        timeout=seconds_parameter(params),
     )
     try:
         return respond(services().executor.run(job))
@@ -106,6 +107,20 @@ def sparql() -> Response:
         if _looks_like_update(query):
             abort(400, UPDATES_REFUSED)
         abort(400, f"The query is not valid SPARQL 1.1: {error}")
+
+
+def seconds_parameter(params: MultiDict[str, str]) -> float | None:
+    """The `timeout` parameter: a client may lower the time limit for its query, never raise it."""
+    value = params.get("timeout")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        abort(400, f"The 'timeout' parameter is a number of seconds above 0, e.g. 2.5; got '{value}'.")
+    return seconds
 
 
 def respond(result: QueryAnswer) -> Response:

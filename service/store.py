@@ -7,9 +7,16 @@ request, which SPARQL 1.1 servers apply atomically.
 
 from __future__ import annotations
 
+import gc
+import os
 import re
+import shutil
+import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,9 +26,9 @@ import requests
 
 @dataclass(frozen=True)
 class GraphResult:
-    """The triples of a CONSTRUCT or DESCRIBE answer (materialised, so they can be serialised twice)."""
+    """The triples of a CONSTRUCT or DESCRIBE answer, read once (lazily, for the embedded store)."""
 
-    triples: list[ox.Triple]
+    triples: Iterable[ox.Triple]
 
     def __iter__(self) -> Iterator[ox.Triple]:
         return iter(self.triples)
@@ -54,10 +61,16 @@ class StoreError(RuntimeError):
     """The store could not answer (remote server down, disk error)."""
 
 
+class QueryTimeoutError(StoreError):
+    """The query ran past its time limit and was stopped (or abandoned, for a remote store)."""
+
+
 class Store(Protocol):
     """What the service needs from a store: run queries, list graphs, apply an update atomically."""
 
-    def query(self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None) -> QueryResult: ...
+    def query(
+        self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None, timeout: float | None = None
+    ) -> QueryResult: ...
 
     def named_graphs(self) -> list[str]: ...
 
@@ -87,46 +100,104 @@ def declares_dataset(sparql: str) -> bool:
     return _FROM.search(_COMMENT_OR_TOKEN.sub(" ", sparql)) is not None
 
 
+def _memory_folder() -> str | None:
+    """Where a throw-away store goes: RAM-backed /dev/shm when there is one, else the temp folder."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
 class EmbeddedStore:
-    """pyoxigraph in this process: in memory, or on disk at `path`."""
+    """pyoxigraph in this process, on disk at `path`, or in a throw-away folder in memory when path is None.
+
+    Queries read through a read-only handle, so other processes (the query workers, a `samverkan load`)
+    can open the same folder: a write opens the store read-write only for its transaction, then bumps
+    a version file that tells every reader to reopen and see it.
+    """
+
+    VERSION_FILE = "samverkan-version"
 
     def __init__(self, path: str | None = None) -> None:
-        self.path = path
-        self._store = ox.Store(path) if path else ox.Store()
+        self.temporary = path is None
+        self.path = path or tempfile.mkdtemp(prefix="samverkan-store-", dir=_memory_folder())
+        if self.temporary:
+            weakref.finalize(self, shutil.rmtree, self.path, True)
+        if not os.path.exists(os.path.join(self.path, "CURRENT")):
+            with self._writer():
+                pass
+        self._reader: tuple[str, ox.Store] | None = None
 
     def describe_location(self) -> str:
-        return f"embedded Oxigraph store at {self.path}" if self.path else "embedded in-memory Oxigraph store"
+        where = "a temporary in-memory folder" if self.temporary else self.path
+        return f"embedded Oxigraph store in {where}"
 
-    def query(self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None) -> QueryResult:
+    def version(self) -> str:
+        """Changes whenever a write lands, in this process or another."""
+        try:
+            with open(os.path.join(self.path, self.VERSION_FILE)) as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return ""
+
+    def _read(self) -> ox.Store:
+        version = self.version()
+        if self._reader is None or self._reader[0] != version:
+            try:
+                self._reader = (version, ox.Store.read_only(self.path))
+            except OSError as error:
+                raise StoreError(f"the store at {self.path} cannot be opened: {error}") from error
+        return self._reader[1]
+
+    @contextmanager
+    def _writer(self) -> Iterator[ox.Store]:
+        try:
+            store = ox.Store(self.path)
+        except OSError as error:
+            raise StoreError(
+                f"the store at {self.path} is being written by another process (a load?); try again when it is done"
+                if "lock" in str(error).lower()
+                else f"the store at {self.path} cannot be opened for writing: {error}"
+            ) from error
+        yield store
+        store.flush()
+        del store  # releases the lock for the next writer
+        gc.collect()
+
+    def query(
+        self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None, timeout: float | None = None
+    ) -> QueryResult:
+        """Run a query (the timeout is not enforced here: an embedded query is stopped by its worker's end)."""
+        store = self._read()
         try:
             if dataset.given:
-                result = self._store.query(
+                result = store.query(
                     sparql,
                     base_iri=base_iri,
                     default_graph=[ox.NamedNode(g) for g in dataset.default_graphs],
                     named_graphs=[ox.NamedNode(g) for g in dataset.named_graphs],
                 )
             else:
-                result = self._store.query(
-                    sparql, base_iri=base_iri, use_default_graph_as_union=not declares_dataset(sparql)
-                )
+                result = store.query(sparql, base_iri=base_iri, use_default_graph_as_union=not declares_dataset(sparql))
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from error
         except OSError as error:
             raise StoreError(str(error)) from error
         if isinstance(result, ox.QueryTriples):
-            return GraphResult(list(result))
+            return GraphResult(result)
         return result
 
     def named_graphs(self) -> list[str]:
-        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+        return sorted(g.value for g in self._read().named_graphs() if isinstance(g, ox.NamedNode))
 
     def update(self, sparql_update: str) -> None:
         """Apply one SPARQL Update in one transaction (only the service's own loaders call this)."""
-        try:
-            self._store.update(sparql_update)
-        except (SyntaxError, OSError) as error:
-            raise StoreError(str(error)) from error
+        with self._writer() as store:
+            try:
+                store.update(sparql_update)
+            except (SyntaxError, OSError) as error:
+                raise StoreError(str(error)) from error
+        version_file = os.path.join(self.path, self.VERSION_FILE)
+        with open(version_file + ".tmp", "w") as handle:
+            handle.write(uuid.uuid4().hex)
+        os.replace(version_file + ".tmp", version_file)
 
 
 class RemoteStore:
@@ -150,22 +221,28 @@ class RemoteStore:
     def describe_location(self) -> str:
         return f"remote SPARQL endpoint {self.query_url}"
 
-    def query(self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None) -> QueryResult:
+    def query(
+        self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None, timeout: float | None = None
+    ) -> QueryResult:
         if base_iri:  # a BASE of the query's own, written after this one, still wins
             sparql = f"BASE <{base_iri}>\n{sparql}"
         if not dataset.given and not declares_dataset(sparql):
             graphs = tuple(self.named_graphs())
             dataset = Dataset(graphs, graphs)
-        return self._send(sparql, dataset)
+        return self._send(sparql, dataset, timeout)
 
-    def _send(self, sparql: str, dataset: Dataset) -> QueryResult:
+    def _send(self, sparql: str, dataset: Dataset, timeout: float | None = None) -> QueryResult:
         form = [("query", sparql)]
         form += [("default-graph-uri", g) for g in dataset.default_graphs]
         form += [("named-graph-uri", g) for g in dataset.named_graphs]
         try:
             response = self._http.post(
-                self.query_url, data=form, headers={"Accept": self._ACCEPT}, timeout=self.timeout
+                self.query_url, data=form, headers={"Accept": self._ACCEPT}, timeout=timeout or self.timeout
             )
+        except requests.Timeout as error:
+            raise QueryTimeoutError(
+                f"the remote SPARQL endpoint {self.query_url} did not answer within {timeout or self.timeout:g} s"
+            ) from error
         except requests.RequestException as error:
             raise StoreError(f"the remote SPARQL endpoint {self.query_url} did not answer: {error}") from error
         if response.status_code == 400:

@@ -73,15 +73,19 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real `oxigraph serve` (PyPI package oxigraph), configured as it comes."""
+def start_oxigraph(tmp: Path, *options: str) -> Server:
+    """A real `oxigraph serve` (PyPI package oxigraph) on a fresh on-disk store."""
     binary = shutil.which("oxigraph", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
     assert binary, "the oxigraph server is installed with the test extras (pip install -e '.[test]')"
-    tmp = tmp_path_factory.mktemp("oxigraph")
     port = free_port()
-    args = [binary, "serve", "--location", str(tmp / "db"), "--bind", f"127.0.0.1:{port}"]
-    server = Server(args, port, tmp / "oxigraph.log", "/query?query=ASK%7B%7D")
+    args = [binary, "serve", "--location", str(tmp / "db"), "--bind", f"127.0.0.1:{port}", *options]
+    return Server(args, port, tmp / "oxigraph.log", "/query?query=ASK%7B%7D")
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Oxigraph's server configured as it comes."""
+    server = start_oxigraph(tmp_path_factory.mktemp("oxigraph"))
     yield server
     server.stop()
 
