@@ -54,11 +54,16 @@ def error_response(status: int, message: str) -> Response:
     return response
 
 
+def load_shipped_data(config: Config, store: Store) -> list[str]:
+    """Bring the store up to date with ontology/ and data/ (only what changed); returns the graphs loaded."""
+    return sync(store, shipped_sources(config.data_root))
+
+
 def create_app(config: Config | None = None, store: Store | None = None) -> Flask:
     config = config or Config()
     store = store or open_store(config)
     if config.load_shipped_data:
-        sync(store, shipped_sources(config.data_root))
+        load_shipped_data(config, store)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes

@@ -51,24 +51,20 @@ def main() -> None:
 @click.option(
     "--query-workers", type=click.IntRange(min=1), help="Processes running queries on the embedded store [default: 4]."
 )
-def serve(host: str, port: int, **settings: Any) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="HTTP worker processes.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per HTTP worker.")
+def serve(host: str, port: int, workers: int, threads: int, **settings: Any) -> None:
     """Start the SPARQL endpoint (http://HOST:PORT/sparql).
 
-    Every option but --host and --port is a setting of service/config.py of the same name.
+    Every option but --host, --port, --workers and --threads is a setting of service/config.py of the same name.
     """
-    from werkzeug.serving import run_simple
-
-    from service.app import create_app
-    from service.ingest import DataFileError
-    from service.store import StoreError
+    from service import serving
 
     config = Config(**{name: value for name, value in settings.items() if value is not None})
-    try:
-        app = create_app(config)
-    except (DataFileError, StoreError) as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"Samverkan KG: SPARQL endpoint at http://{host}:{port}/sparql", err=True)
-    run_simple(host, port, app, threaded=True)
+    click.echo(f"Samverkan KG: loading, then serving at http://{host}:{port}/sparql", err=True)
+    problem = serving.serve(config, host, port, workers, threads)
+    if problem:
+        raise click.ClickException(problem)
 
 
 @main.command(name="import")

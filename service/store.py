@@ -100,7 +100,7 @@ def declares_dataset(sparql: str) -> bool:
     return _FROM.search(_COMMENT_OR_TOKEN.sub(" ", sparql)) is not None
 
 
-def _memory_folder() -> str | None:
+def memory_folder() -> str | None:
     """Where a throw-away store goes: RAM-backed /dev/shm when there is one, else the temp folder."""
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
@@ -117,7 +117,7 @@ class EmbeddedStore:
 
     def __init__(self, path: str | None = None) -> None:
         self.temporary = path is None
-        self.path = path or tempfile.mkdtemp(prefix="samverkan-store-", dir=_memory_folder())
+        self.path = path or tempfile.mkdtemp(prefix="samverkan-store-", dir=memory_folder())
         if self.temporary:
             weakref.finalize(self, shutil.rmtree, self.path, True)
         if not os.path.exists(os.path.join(self.path, "CURRENT")):
