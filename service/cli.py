@@ -51,6 +51,8 @@ def main() -> None:
 @click.option(
     "--query-workers", type=click.IntRange(min=1), help="Processes running queries on the embedded store [default: 4]."
 )
+@click.option("--max-request-bytes", type=click.IntRange(min=1), help="Largest request body [default: 2 MiB].")
+@click.option("--max-query-chars", type=click.IntRange(min=1), help="Longest query text [default: 100000].")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="HTTP worker processes.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per HTTP worker.")
 def serve(host: str, port: int, workers: int, threads: int, **settings: Any) -> None:

@@ -14,6 +14,8 @@ import requests
 from conftest import Server, start_oxigraph, start_samverkan
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # (triples)³ rows
+ANY = "(<http://example.org/p>|!<http://example.org/p>)"
+RUNAWAY_PATH = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a {ANY}* ?b . ?c {ANY}* ?d }}"  # property paths over everything
 CHEAP = "PREFIX samv: <https://w3id.org/samverkan/ontology#> SELECT ?m WHERE { ?m samv:kommunkod '1980' }"
 
 
@@ -68,6 +70,15 @@ def test_a_runaway_query_is_stopped_while_cheap_queries_are_answered(limited_ser
     )
     health = wait_for_idle_workers(limited_server, 2)
     assert health["query_workers"] == 2, "the stopped worker is replaced"
+
+
+def test_a_property_path_over_everything_is_stopped(limited_server: Server) -> None:
+    url = limited_server.url + "/sparql"
+    response = requests.post(url, data={"query": RUNAWAY_PATH}, timeout=60)
+    assert response.status_code == 503
+    assert "stopped after 3 s, the time limit" in response.text
+    assert cheap_query(url) >= 0
+    wait_for_idle_workers(limited_server, 2)
 
 
 def test_a_client_may_lower_the_time_limit(limited_server: Server) -> None:
