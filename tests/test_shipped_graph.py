@@ -56,7 +56,7 @@ def test_samhallskontraktet_has_its_three_founding_parties(select) -> None:  # t
     parties = sorted(row["party"] for row in rows)
     assert parties == ["Eskilstuna", "Mälardalens universitet", "Västerås"]
     joined = select(
-        "SELECT ?name ?start WHERE { ?c rdfs:label 'Samhällskontraktet'@sv ; samv:hasParticipation ?p . "
+        "SELECT DISTINCT ?name ?start WHERE { ?c rdfs:label 'Samhällskontraktet'@sv ; samv:hasParticipation ?p . "
         "?p samv:participationOf ?actor ; samv:startDate ?start . ?actor rdfs:label ?name "
         "FILTER(STR(?start) >= '2014') }"
     )

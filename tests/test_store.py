@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -11,7 +12,7 @@ import pytest
 from conftest import ROOT, samverkan
 
 from service.ingest import DataFileError
-from service.ingest.shipped import shipped_sources, sync
+from service.ingest.shipped import BuildCache, BuiltGraph, shipped_sources, sync
 from service.namespaces import GRAPH_CATALOGUE, GRAPH_ONTOLOGY, GRAPH_REFERENCE, GRAPH_VOCABULARIES, study_graph
 from service.store import EmbeddedStore, declares_dataset
 
@@ -50,16 +51,17 @@ def test_declares_dataset(query: str, expected: bool) -> None:
 
 def test_each_source_in_its_own_named_graph_and_reloaded_only_when_changed(data_root: Path, tmp_path: Path) -> None:
     store = EmbeddedStore(str(tmp_path / "store"))
-    loaded = sync(store, shipped_sources(data_root))
+    loaded = sync(store, shipped_sources(data_root, examples=False))
     assert {GRAPH_ONTOLOGY, GRAPH_VOCABULARIES, GRAPH_REFERENCE, SEED} <= set(loaded)
     assert set(store.named_graphs()) == {*loaded, GRAPH_CATALOGUE}
-    assert sync(store, shipped_sources(data_root)) == []
+    assert sync(store, shipped_sources(data_root, examples=False)) == []
 
     vocabulary = data_root / "ontology" / "vocabularies.ttl"
     extra = "<https://w3id.org/samverkan/id/x> <http://www.w3.org/2000/01/rdf-schema#label> 'x' ."
     vocabulary.write_text(vocabulary.read_text() + "\n" + extra + "\n")
     before = count(store, GRAPH_REFERENCE)
-    assert sync(store, shipped_sources(data_root)) == [GRAPH_VOCABULARIES]
+    # A study is resolved and reasoned against the vocabularies, so it is rebuilt with them.
+    assert sync(store, shipped_sources(data_root, examples=False)) == [GRAPH_VOCABULARIES, SEED, SEED + "/inferred"]
     assert count(store, GRAPH_REFERENCE) == before
     size = f"<{GRAPH_VOCABULARIES}> <http://rdfs.org/ns/void#triples> ?n"
     sizes = store.query(f"SELECT ?n WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ {size} }} }}")
@@ -69,13 +71,13 @@ def test_each_source_in_its_own_named_graph_and_reloaded_only_when_changed(data_
 
 def test_a_broken_turtle_file_names_file_and_line_and_changes_nothing(data_root: Path, tmp_path: Path) -> None:
     store = EmbeddedStore(str(tmp_path / "store"))
-    sync(store, shipped_sources(data_root))
+    sync(store, shipped_sources(data_root, examples=False))
     before = count(store)
     ontology = data_root / "ontology" / "samverkan.ttl"
     ontology.write_text(ontology.read_text() + "\n<https://w3id.org/samverkan/id/x> a .\n")
     (data_root / "ontology" / "vocabularies.ttl").write_text("# emptied\n")
     with pytest.raises(DataFileError) as raised:
-        sync(store, shipped_sources(data_root))
+        sync(store, shipped_sources(data_root, examples=False))
     lines = len(ontology.read_text().splitlines())
     assert "samverkan.ttl" in str(raised.value)
     assert f"line {lines}" in str(raised.value)
@@ -129,3 +131,24 @@ def test_import_replaces_one_graph_and_refuses_bad_files(tmp_path: Path) -> None
     assert "line 1" in result.stderr
     store = EmbeddedStore(store_path)
     assert count(store, "http://example.org/g") == 2
+
+
+def test_built_graphs_are_reused_from_the_cache_by_digest(data_root: Path, tmp_path: Path) -> None:
+    cache = BuildCache(tmp_path / "cache")
+    first = EmbeddedStore(str(tmp_path / "first"))
+    sync(first, shipped_sources(data_root, examples=False), cache)
+
+    def refuse() -> list[BuiltGraph]:
+        raise AssertionError("built again although the cache holds this digest")
+
+    cached_only = [replace(source, build=refuse) for source in shipped_sources(data_root, examples=False)]
+    second = EmbeddedStore(str(tmp_path / "second"))
+    sync(second, cached_only, cache)
+    for graph in (SEED, SEED + "/inferred", GRAPH_REFERENCE):
+        assert count(second, graph) == count(first, graph) > 0
+    # A changed file means a new digest: that source is built, not taken from the cache.
+    study = data_root / "data" / "studies" / "samverkan-som-strategi" / "study.ttl"
+    study.write_text(study.read_text() + "\n# changed\n")
+    with pytest.raises(AssertionError, match="built again"):
+        sources = [replace(source, build=refuse) for source in shipped_sources(data_root, examples=False)]
+        sync(EmbeddedStore(str(tmp_path / "third")), sources, cache)

@@ -1,13 +1,16 @@
 """The data shipped in this repository, graph by graph, and keeping a store in step with it.
 
-Each named graph is built from its own files; a digest of those files (and of this package's
-version, since the code that reads them is part of the result) is kept in the catalogue graph,
-so a start-up reloads only the graphs whose files changed.
+Each source is a set of files that makes one or more named graphs (a study makes its own graph and the graph
+of what the reasoner inferred from it). A digest of those files, of the files the result also depends on (the
+ontology a study is reasoned against) and of this package's version (the code that reads them is part of the
+result) is kept in the catalogue graph, so a start-up rebuilds only the sources whose files changed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,25 +20,73 @@ import pyoxigraph as ox
 from service import __version__
 from service.catalogue import GraphContent, recorded_digests, replace_graphs
 from service.ingest import DataFileError, read_rdf
+from service.ingest.progress import Progress
 from service.ingest.reference import reference_triples
-from service.namespaces import BASE, GRAPH_ONTOLOGY, GRAPH_REFERENCE, GRAPH_VOCABULARIES, study_graph
+from service.ingest.schema import Schema, to_oxigraph
+from service.ingest.sheets import sheet_files
+from service.ingest.study import prepare_study
+from service.ingest.study_yaml import study_id
+from service.ingest.studygraph import STUDY_FILE
+from service.namespaces import BASE, GRAPH_ONTOLOGY, GRAPH_REFERENCE, GRAPH_VOCABULARIES, inferred_graph, study_graph
 from service.store import Store
 
 
 @dataclass(frozen=True)
-class GraphSource:
+class BuiltGraph:
+    """One named graph's new triples, with the title the catalogue gives it."""
+
     graph: str
     title: str
-    root: Path
-    files: tuple[Path, ...]  # relative to root
-    build: Callable[[tuple[Path, ...]], list[ox.Triple]]
+    triples: list[ox.Triple]
 
-    def paths(self) -> tuple[Path, ...]:
-        return tuple(self.root / f for f in self.files)
+
+@dataclass(frozen=True)
+class BuildCache:
+    """Graphs built before, by digest: a new in-memory store need not validate and reason over every study again.
+
+    A digest covers the source files, everything the result depends on and the package version, so an entry
+    is never stale; a cache that cannot be written is simply not used.
+    """
+
+    folder: Path
+
+    def get(self, digest: str) -> list[BuiltGraph] | None:
+        try:
+            titles: dict[str, str] = json.loads((self.folder / f"{digest}.json").read_text(encoding="utf-8"))
+            quads = ox.parse(path=self.folder / f"{digest}.nq", format=ox.RdfFormat.N_QUADS)
+        except (OSError, ValueError):
+            return None
+        triples: dict[str, list[ox.Triple]] = {graph: [] for graph in titles}
+        for quad in quads:
+            triples[quad.graph_name.value].append(quad.triple)
+        return [BuiltGraph(graph, title, triples[graph]) for graph, title in titles.items()]
+
+    def put(self, digest: str, built: list[BuiltGraph]) -> None:
+        quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(b.graph)) for b in built for t in b.triples]
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ox.serialize(quads, self.folder / f"{digest}.nq.tmp", format=ox.RdfFormat.N_QUADS)
+            os.replace(self.folder / f"{digest}.nq.tmp", self.folder / f"{digest}.nq")
+            titles = {b.graph: b.title for b in built}
+            (self.folder / f"{digest}.json").write_text(json.dumps(titles), encoding="utf-8")
+        except OSError:
+            pass
+
+
+@dataclass(frozen=True)
+class GraphSource:
+    """Files that make one or more named graphs, built only when `sync` (or `samverkan load`) needs them."""
+
+    graphs: tuple[str, ...]  # the named graphs built from these files
+    root: Path
+    files: tuple[Path, ...]  # relative to root; named as the graphs' sources in the catalogue
+    build: Callable[[], list[BuiltGraph]]
+    inputs: tuple[Path, ...] = ()  # relative to root: other files the result depends on
 
     def digest(self) -> str:
         sha = hashlib.sha256(__version__.encode())
-        for name, path in zip(self.files, self.paths(), strict=True):
+        for name in (*self.files, *self.inputs):
+            path = self.root / name
             sha.update(str(name).encode())
             try:
                 sha.update(path.read_bytes())
@@ -43,57 +94,106 @@ class GraphSource:
                 raise DataFileError(path, f"cannot be read ({error.strerror})") from error
         return sha.hexdigest()
 
+    def contents(self, digest: str, cache: BuildCache | None = None) -> list[GraphContent]:
+        """Build the graphs (this is where a study is validated and reasoned over) with their catalogue data."""
+        built = cache.get(digest) if cache else None
+        if built is None:
+            built = self.build()
+            if cache:
+                cache.put(digest, built)
+        assert [b.graph for b in built] == list(self.graphs), "a source builds the graphs it names"
+        sources = [str(name) for name in self.files]
+        return [GraphContent(b.graph, b.triples, sources, digest, b.title) for b in built]
 
-def _read_all(files: tuple[Path, ...]) -> list[ox.Triple]:
-    return [triple for path in files for triple in read_rdf(path, base_iri=BASE)]
+
+def _rdf_source(graph: str, title: str, root: Path, files: tuple[Path, ...]) -> GraphSource:
+    def build() -> list[BuiltGraph]:
+        return [BuiltGraph(graph, title, [t for f in files for t in read_rdf(root / f, base_iri=BASE)])]
+
+    return GraphSource((graph,), root, files, build)
 
 
-def shipped_sources(root: Path) -> list[GraphSource]:
-    """The ontology, the vocabularies, the reference lists and each study folder under data/studies/."""
+def study_source(root: Path, folder: Path, schema: Schema, progress: Progress | None = None) -> GraphSource:
+    """A study folder (study.yaml + coding sheets, or Turtle files): its graph and its inferred graph.
+
+    `samverkan load` and the start-up share this, so a study is validated and reasoned over the same way.
+    """
+    if (folder / STUDY_FILE).is_file():
+        identifier = study_id(folder)
+        sheets, _ = sheet_files(folder)
+        files = [folder / STUDY_FILE, *sheets]
+    else:
+        identifier = folder.name
+        files = sorted(folder.glob("*.ttl"))
+
+    def build() -> list[BuiltGraph]:
+        study = prepare_study(folder, schema, progress or Progress())
+        return [
+            BuiltGraph(study_graph(identifier), study.title, to_oxigraph(study.asserted)),
+            BuiltGraph(inferred_graph(identifier), f"Inferred from: {study.title}", to_oxigraph(study.inferred)),
+        ]
+
+    return GraphSource(
+        (study_graph(identifier), inferred_graph(identifier)),
+        root,
+        tuple(_relative(f, root) for f in files),
+        build,
+        inputs=tuple(_relative(schema.root / f, root) for f in Schema.FILES),
+    )
+
+
+def _relative(path: Path, root: Path) -> Path:
+    resolved, base = path.resolve(), root.resolve()
+    return resolved.relative_to(base) if resolved.is_relative_to(base) else resolved
+
+
+def study_folders(parent: Path) -> list[Path]:
+    return sorted(p for p in parent.glob("*") if p.is_dir() and ((p / STUDY_FILE).is_file() or any(p.glob("*.ttl"))))
+
+
+def shipped_sources(root: Path, examples: bool = True) -> list[GraphSource]:
+    """The ontology, the vocabularies, the reference lists, each study under data/studies/ and, unless left out,
+    each example study under data/examples/."""
     reference = Path("data", "reference")
+    schema = Schema(root)
     sources = [
-        GraphSource(GRAPH_ONTOLOGY, "Samverkan ontology", root, (Path("ontology", "samverkan.ttl"),), _read_all),
-        GraphSource(
-            GRAPH_VOCABULARIES,
-            "Samverkan SKOS vocabularies",
-            root,
-            (Path("ontology", "vocabularies.ttl"),),
-            _read_all,
-        ),
-        GraphSource(
-            GRAPH_REFERENCE,
-            "Swedish municipalities and counties (SCB codes)",
-            root,
-            (reference / "lan.csv", reference / "kommuner.csv"),
-            lambda paths: reference_triples(*paths),
-        ),
+        _rdf_source(GRAPH_ONTOLOGY, "Samverkan ontology", root, (Path("ontology", "samverkan.ttl"),)),
+        _rdf_source(GRAPH_VOCABULARIES, "Samverkan SKOS vocabularies", root, (Path("ontology", "vocabularies.ttl"),)),
     ]
-    for folder in sorted(p for p in (root / "data" / "studies").glob("*") if p.is_dir()):
-        files = tuple(sorted(p.relative_to(root) for p in folder.glob("*.ttl")))
-        if files:
-            sources.append(GraphSource(study_graph(folder.name), f"Study {folder.name}", root, files, _read_all))
+    files = (reference / "lan.csv", reference / "kommuner.csv")
+    sources.append(
+        GraphSource(
+            (GRAPH_REFERENCE,),
+            root,
+            files,
+            lambda: [
+                BuiltGraph(
+                    GRAPH_REFERENCE,
+                    "Swedish municipalities and counties (SCB codes)",
+                    reference_triples(*(root / f for f in files)),
+                )
+            ],
+        )
+    )
+    folders = study_folders(root / "data" / "studies")
+    if examples:
+        folders += study_folders(root / "data" / "examples")
+    sources += [study_source(root, folder, schema) for folder in folders]
     return sources
 
 
-def sync(store: Store, sources: Sequence[GraphSource]) -> list[str]:
+def sync(store: Store, sources: Sequence[GraphSource], cache: BuildCache | None = None) -> list[str]:
     """Load the sources whose files changed since the last load, in one atomic update.
 
-    Every changed source is read before anything is written, so an unreadable file
-    (DataFileError) leaves the store exactly as it was. Returns the graphs that were loaded.
+    Every changed source is read (and a study validated and reasoned over) before anything is written, so an
+    unreadable file (DataFileError) leaves the store exactly as it was. Returns the graphs that were loaded.
     """
     recorded = recorded_digests(store)
-    changed = [(source, source.digest()) for source in sources]
-    changed = [(source, digest) for source, digest in changed if recorded.get(source.graph) != digest]
-    contents = [
-        GraphContent(
-            graph=source.graph,
-            triples=source.build(source.paths()),
-            sources=[str(name) for name in source.files],
-            digest=digest,
-            title=source.title,
-        )
-        for source, digest in changed
-    ]
+    contents = []
+    for source in sources:
+        digest = source.digest()
+        if any(recorded.get(graph) != digest for graph in source.graphs):
+            contents += source.contents(digest, cache)
     if contents:
         replace_graphs(store, contents)
     return [content.graph for content in contents]

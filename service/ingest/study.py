@@ -1,0 +1,531 @@
+"""A study folder (study.yaml + coding sheets) turned into one named graph with its provenance, validated
+with the SHACL shapes and reasoned over.
+
+Each row (a coded observation) becomes a samv:CodedObservation (a PROV entity) linked to its study, its focus
+group or case, its quote and coder, and to the collaboration it describes; collaborations, actors and
+participations are built from the rows. IRIs are derived from the study id and what the rows say (never
+from row order alone, never blank nodes or timestamps), so building the same folder twice gives the same
+graph. Every problem found on the way is collected with its file, row and column; nothing stops at the first.
+
+The format is documented for researchers in docs/study-format.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
+
+from service.ingest import DataFileError, read_rdf
+from service.ingest.period import Period
+from service.ingest.progress import Progress
+from service.ingest.resolve import ACTOR_TYPES, Resolver, Unresolved, normalise, quoted, slug
+from service.ingest.schema import Schema, to_rdflib
+from service.ingest.sheets import Row, read_sheets, sheet_files
+from service.ingest.study_yaml import Activity, read_metadata, study_id
+from service.ingest.studygraph import SAMV, STUDY_FILE, StudyGraph, StudyProblems
+from service.namespaces import BASE, ID, ONTOLOGY
+from service.reasoning import InconsistentStudyError, ReasonerUnavailable, infer
+from service.validation import Origin, validate
+
+SEPARATOR = "|"
+LEAD_ROLE = URIRef(ID + "concept/aktorsroll/ledande-aktor")
+# Columns holding vocabulary concepts: the scheme they resolve against and the property they become.
+CONCEPT_COLUMNS = {
+    "form": ("samverkansform", SAMV.form),
+    "topic": ("sakomrade", SAMV.topic),
+    "goals": ("mal", SAMV.goal),
+    "governance_tools": ("styrmedel", SAMV.governanceTool),
+}
+LEGAL_SUFFIX = re.compile(r"(\s+\(publ\))?\s+(ab|hb|kb|aktiebolag|handelsbolag|kommanditbolag)$|^ab\s+")
+
+
+@dataclass
+class _Partner:
+    """One partner named in one row, before partners are matched into actors."""
+
+    row: Row
+    name: str
+    type_iri: URIRef | None
+    type_text: str
+    orgnr: str | None
+
+
+@dataclass
+class _Collaboration:
+    iri: URIRef
+    label: Literal
+    rows: list[Row] = field(default_factory=list)
+    participants: dict[URIRef, Row] = field(default_factory=dict)
+    leads: dict[URIRef, None] = field(default_factory=dict)
+    codes: dict[URIRef, dict[URIRef, None]] = field(default_factory=dict)
+    periods: list[Period] = field(default_factory=list)
+
+
+def build_study(folder: Path, resolver: Resolver, progress: Progress) -> StudyGraph:
+    """Read a study folder into its graph, collecting every problem (raises only when there is no study.yaml or
+    no usable id in it)."""
+    path = folder / STUDY_FILE
+    if not path.is_file():
+        message = f"has no {STUDY_FILE}; a study folder holds it and the coding sheets (docs/study-format.md)"
+        raise StudyProblems(folder, [DataFileError(folder, message)])
+    sheets, problems = sheet_files(folder)
+    if not sheets:
+        problems.append(DataFileError(folder, "has no coding sheets (*.csv or *.xlsx)"))
+    try:
+        study = StudyGraph(study_id(folder), problems=problems)
+    except DataFileError as error:
+        raise StudyProblems(folder, [*problems, error]) from error
+    activities = read_metadata(path, study, resolver)
+
+    progress.start("reading coding sheets", "rows")
+    contents = read_sheets(sheets)
+    progress.finish(len(contents.rows))
+    study.problems += contents.problems
+    if not contents.problems:
+        _Rows(study, resolver, activities, progress).build(contents.rows)
+    return study
+
+
+class _Rows:
+    """The coded rows of one study: observations, the partners matched into actors, and collaborations."""
+
+    def __init__(
+        self, study: StudyGraph, resolver: Resolver, activities: dict[str, Activity], progress: Progress
+    ) -> None:
+        self.s = study
+        self.resolver = resolver
+        self.activities = activities
+        self.progress = progress
+
+    def build(self, rows: list[Row]) -> None:
+        self.progress.start("building the graph", "rows")
+        partners = self._partners(rows)
+        actors = self._actors(partners)
+        collaborations: dict[str, _Collaboration] = {}
+        observations: dict[str, Row] = {}
+        coders: dict[str, URIRef] = {}
+        for row in rows:
+            self._observation(
+                row, partners.get((row.path, row.number), []), actors, collaborations, observations, coders
+            )
+            self.progress.advance()
+        for collaboration in collaborations.values():
+            self._collaboration(collaboration)
+        self.progress.counts.update(
+            observations=len(observations),
+            collaborations=len(collaborations),
+            actors=len(set(actors.values())),
+            coders=len(coders),
+        )
+        self.progress.finish()
+
+    def _partners(self, rows: list[Row]) -> dict[tuple[Path, int], list[_Partner]]:
+        """The partners each row names, with their types and organisationsnummer aligned by position."""
+        found: dict[tuple[Path, int], list[_Partner]] = {}
+        for row in rows:
+            names = _split(row.get("partner"))
+            if not names or any(not n for n in names):
+                self.s.problems.append(row.error("partner", "give one or more partner names, separated by |"))
+                continue
+            types = _split(row.get("partner_type"))
+            orgnrs = _split(row.get("partner_orgnr"))
+            if len(types) != len(names):
+                self.s.problems.append(
+                    row.error(
+                        "partner_type",
+                        f"{len(names)} partner(s) but {len(types)} type(s); give one type per partner, in the same "
+                        "order, separated by |",
+                    )
+                )
+                continue
+            if orgnrs and len(orgnrs) != len(names):
+                self.s.problems.append(
+                    row.error(
+                        "partner_orgnr",
+                        f"{len(names)} partner(s) but {len(orgnrs)} organisationsnummer; give one per partner in the "
+                        "same order, separated by | (leave a place empty when it is not known: 556000-0000||)",
+                    )
+                )
+                continue
+            row_partners = []
+            for index, name in enumerate(names):
+                type_iri = self._resolve(row, "partner_type", self.resolver.actor_type, types[index])
+                orgnr = self._orgnr(row, orgnrs[index]) if orgnrs and orgnrs[index] else None
+                if type_iri is not None and type_iri != SAMV.Municipality:
+                    known = self.resolver.municipality_named(name)
+                    if known is not None:
+                        self.s.problems.append(
+                            row.error(
+                                "partner_type",
+                                f"'{name}' is a municipality in the reference list; give its type as 'kommun'",
+                            )
+                        )
+                        type_iri = None
+                row_partners.append(_Partner(row, name, type_iri, types[index], orgnr))
+            found[(row.path, row.number)] = row_partners
+        return found
+
+    def _orgnr(self, row: Row, text: str) -> str | None:
+        digits = re.sub(r"[\s-]", "", text)
+        if not re.fullmatch(r"\d{10}", digits):
+            self.s.problems.append(
+                row.error("partner_orgnr", f"'{text}' is not an organisationsnummer; write NNNNNN-NNNN (ten digits)")
+            )
+            return None
+        if not _luhn_valid(digits):
+            self.s.problems.append(
+                row.error(
+                    "partner_orgnr",
+                    f"'{text}' is not a valid organisationsnummer: its last digit is not the check digit of the "
+                    "others (a typing error?)",
+                )
+            )
+            return None
+        return f"{digits[:6]}-{digits[6:]}"
+
+    def _actors(self, partners: dict[tuple[Path, int], list[_Partner]]) -> dict[int, URIRef]:
+        """One actor per organisation: partners with the same organisationsnummer or the same normalised name.
+
+        The IRI is id/org/{organisationsnummer} when it is known (the same in every study that gives it), else
+        id/org/{slug of the normalised name}. A partner of type kommun is the municipality of the reference list.
+        Returns the actor of each partner, keyed by id() of the _Partner.
+        """
+        parent: dict[str, str] = {}
+
+        def find(key: str) -> str:
+            while parent.setdefault(key, key) != key:
+                parent[key] = parent[parent[key]]
+                key = parent[key]
+            return key
+
+        organisations = [p for ps in partners.values() for p in ps if p.type_iri not in (None, SAMV.Municipality)]
+        for partner in organisations:
+            name_key = "name:" + _actor_name(partner.name)
+            find(name_key)
+            if partner.orgnr:
+                parent[find(name_key)] = find("orgnr:" + partner.orgnr)
+
+        groups: dict[str, list[_Partner]] = {}
+        for partner in organisations:
+            groups.setdefault(find("name:" + _actor_name(partner.name)), []).append(partner)
+
+        actors: dict[int, URIRef] = {}
+        for members in groups.values():
+            orgnrs = sorted({p.orgnr for p in members if p.orgnr})
+            if len(orgnrs) > 1:
+                first = members[0]
+                self.s.problems.append(
+                    first.row.error(
+                        "partner_orgnr",
+                        f"'{first.name}' is given different organisationsnummer in this study: {', '.join(orgnrs)}",
+                    )
+                )
+                continue
+            local = orgnrs[0] if orgnrs else slug(_actor_name(members[0].name))
+            if not local:
+                self.s.problems.append(members[0].row.error("partner", f"'{members[0].name}' is not a name"))
+                continue
+            iri = URIRef(f"{ID}org/{local}")
+            self._actor(iri, members, orgnrs[0] if orgnrs else None)
+            for member in members:
+                actors[id(member)] = iri
+
+        for partner in (p for ps in partners.values() for p in ps if p.type_iri == SAMV.Municipality):
+            municipality = self._resolve(partner.row, "partner", self.resolver.municipality, partner.name)
+            if municipality is not None:
+                actors[id(partner)] = municipality
+                if partner.orgnr:
+                    self.s.add((municipality, SAMV.organisationsnummer, Literal(partner.orgnr)))
+                    self.s.origins.setdefault(
+                        municipality, Origin(partner.row.path, f"'{partner.name}'", partner.row.number, "partner")
+                    )
+        return actors
+
+    def _actor(self, iri: URIRef, members: list[_Partner], orgnr: str | None) -> None:
+        first = members[0]
+        self.s.origins.setdefault(iri, Origin(first.row.path, f"partner '{first.name}'", first.row.number, "partner"))
+        self.s.add((iri, RDF.type, OWL.NamedIndividual), (iri, RDFS.label, Literal(first.name, lang=self.s.language)))
+        for other in dict.fromkeys(m.name for m in members if m.name != first.name):
+            self.s.add((iri, SKOS.altLabel, Literal(other, lang=self.s.language)))
+        for member in members:
+            assert member.type_iri is not None
+            self.s.add((iri, RDF.type, member.type_iri))
+            for extra in ACTOR_TYPES[member.type_iri.removeprefix(ONTOLOGY)]:
+                self.s.add((iri, RDF.type, URIRef(ONTOLOGY + extra)))
+        if orgnr:
+            self.s.add((iri, SAMV.organisationsnummer, Literal(orgnr)))
+        by_type = {m.type_iri: m for m in reversed(members)}
+        if len(by_type) > 1:
+            coded = [f"'{m.type_text}' ({m.row.path.name} row {m.row.number})" for m in reversed(by_type.values())]
+            self.s.type_notes.append(f"'{first.name}' is coded as {' and as '.join(coded)}")
+
+    def _resolve(self, row: Row, column: str, resolve: Callable[[str], URIRef], value: str) -> URIRef | None:
+        try:
+            return resolve(value)
+        except Unresolved as error:
+            self.s.problems.append(row.error(column, str(error)))
+            return None
+
+    def _observation(
+        self,
+        row: Row,
+        partners: list[_Partner],
+        actors: dict[int, URIRef],
+        collaborations: dict[str, _Collaboration],
+        observations: dict[str, Row],
+        coders: dict[str, URIRef],
+    ) -> None:
+        key = row.get("observation")
+        if not slug(key):
+            self.s.problems.append(row.error("observation", "every row needs an observation id (e.g. FG1-03)"))
+            return
+        if slug(key) in observations:
+            earlier = observations[slug(key)]
+            self.s.problems.append(
+                row.error(
+                    "observation",
+                    f"observation id '{key}' is already used in {earlier.path.name} row {earlier.number} (ids are "
+                    "compared ignoring case and punctuation)",
+                )
+            )
+            return
+        observations[slug(key)] = row
+        obs = self.s.iri("observation", slug(key))
+        self.s.individual(obs, SAMV.CodedObservation, Origin(row.path, f"observation '{key}'", row.number))
+        self.s.add(
+            (obs, DCTERMS.identifier, Literal(key)),
+            (obs, RDFS.label, Literal(key)),
+            (obs, SAMV.inStudy, self.s.subject),
+        )
+
+        source = row.get("source")
+        if source:
+            activity = self.activities.get(normalise(source))
+            if activity is None:
+                declared = [a.key for a in self.activities.values()]
+                close = difflib.get_close_matches(source, declared, n=3)
+                self.s.problems.append(
+                    row.error(
+                        "source",
+                        f"'{source}' is not a focus group or case declared in study.yaml; "
+                        + (f"closest: {quoted(close)}" if close else f"declared: {quoted(declared) or 'none'}"),
+                    )
+                )
+            else:
+                self.s.add((obs, PROV.wasGeneratedBy, activity.iri))
+
+        coder = row.get("coder")
+        if coder:
+            coder_iri = coders.setdefault(normalise(coder), self.s.iri("coder", slug(coder) or "coder"))
+            if coder_iri not in self.s.origins:
+                self.s.individual(coder_iri, PROV.Agent, Origin(row.path, f"coder '{coder}'", row.number, "coder"))
+                self.s.add((coder_iri, RDFS.label, Literal(coder)))
+            self.s.add((obs, SAMV.coder, coder_iri))
+        if row.get("quote"):
+            self.s.add((obs, SAMV.quote, Literal(row.get("quote"), lang=self.s.language)))
+        if row.get("location"):
+            self.s.add((obs, SAMV.sourceLocation, Literal(row.get("location"))))
+
+        codes: dict[URIRef, list[URIRef]] = {}
+        for column, (scheme, prop) in CONCEPT_COLUMNS.items():
+            values = _split(row.get(column))
+            resolve = partial(self.resolver.concept, scheme)
+            resolved = [self._resolve(row, column, resolve, value) for value in values]
+            codes[prop] = [c for c in resolved if c is not None]
+            self.s.add(*((obs, prop, c) for c in codes[prop]))
+
+        period = None
+        if row.get("period"):
+            try:
+                period = Period.parse(row.get("period"))
+            except ValueError as error:
+                self.s.problems.append(row.error("period", str(error)))
+        municipality = self._row_municipality(row)
+        if municipality is None or not partners or any(id(p) not in actors for p in partners):
+            return  # the problem is reported already; a half-built collaboration would only add noise
+
+        collaboration = self._collaboration_of(row, collaborations, partners)
+        self.s.add((obs, SAMV.describes, collaboration.iri))
+        collaboration.rows.append(row)
+        collaboration.participants.setdefault(municipality, row)
+        for partner in partners:
+            collaboration.participants.setdefault(actors[id(partner)], row)
+        for prop, concepts in codes.items():
+            collaboration.codes.setdefault(prop, {}).update(dict.fromkeys(concepts))
+        if period is not None:
+            collaboration.periods.append(period)
+        if row.get("lead_actor"):
+            lead = self._lead(row, municipality, partners, actors)
+            if lead is not None:
+                collaboration.leads[lead] = None
+
+    def _row_municipality(self, row: Row) -> URIRef | None:
+        text = row.get("municipality")
+        if SEPARATOR in text:
+            self.s.problems.append(row.error("municipality", "one municipality per row; code the others as partners"))
+            return None
+        if not text:
+            self.s.problems.append(row.error("municipality", "every row needs the municipality (name or kommunkod)"))
+            return None
+        return self._resolve(row, "municipality", self.resolver.municipality, text)
+
+    def _collaboration_of(
+        self, row: Row, collaborations: dict[str, _Collaboration], partners: list[_Partner]
+    ) -> _Collaboration:
+        """Rows naming the same collaboration describe one; a row without a name is a collaboration of its own."""
+        name = row.get("collaboration")
+        if name:
+            key = slug(name) or "collaboration"
+            if key not in collaborations:
+                iri = self.s.iri("collaboration", key)
+                collaborations[key] = _Collaboration(iri, Literal(name, lang=self.s.language))
+                self.s.origins[iri] = Origin(row.path, f"collaboration '{name}'", row.number, "collaboration")
+            return collaborations[key]
+        observation = slug(row.get("observation"))
+        iri = self.s.iri("collaboration", f"observation/{observation}")
+        label = f"{row.get('municipality')} \u2013 {', '.join(p.name for p in partners)}"
+        collaboration = _Collaboration(iri, Literal(label, lang=self.s.language))
+        collaborations["observation/" + observation] = collaboration
+        self.s.origins[iri] = Origin(
+            row.path, f"the collaboration of observation '{row.get('observation')}'", row.number, "collaboration"
+        )
+        return collaboration
+
+    def _lead(
+        self, row: Row, municipality: URIRef, partners: list[_Partner], actors: dict[int, URIRef]
+    ) -> URIRef | None:
+        """The lead actor: one of the row's partners by name, or the row's municipality (by any of its names)."""
+        text = row.get("lead_actor")
+        for partner in partners:
+            if _actor_name(partner.name) == _actor_name(text):
+                return actors[id(partner)]
+        try:
+            named = self.resolver.municipality(text)
+        except Unresolved:
+            named = None
+        if named is not None and (named == municipality or named in (actors[id(p)] for p in partners)):
+            return named
+        choices = [row.get("municipality"), *(p.name for p in partners)]
+        self.s.problems.append(
+            row.error("lead_actor", f"'{text}' is not one of this row's actors; choose one of {quoted(choices)}")
+        )
+        return None
+
+    def _collaboration(self, c: _Collaboration) -> None:
+        self.s.individual(c.iri, SAMV.Collaboration, self.s.origins[c.iri])
+        self.s.add((c.iri, RDFS.label, c.label))
+        local = c.iri.removeprefix(f"{ID}collaboration/")
+        for actor, row in c.participants.items():
+            participation = URIRef(f"{ID}participation/{local}/{actor.removeprefix(ID).replace('/', '-')}")
+            self.s.individual(
+                participation,
+                SAMV.Participation,
+                Origin(row.path, f"a participation in '{c.label}'", row.number, "partner"),
+            )
+            self.s.add(
+                (c.iri, SAMV.participant, actor),
+                (c.iri, SAMV.hasParticipation, participation),
+                (participation, SAMV.participationOf, actor),
+            )
+            if actor in c.leads:
+                self.s.add((participation, SAMV.role, LEAD_ROLE))
+        for lead in c.leads:
+            self.s.add((c.iri, SAMV.leadActor, lead))
+        for prop, concepts in c.codes.items():
+            self.s.add(*((c.iri, prop, concept) for concept in concepts))
+        span = Period.covering(c.periods)
+        if span is not None:
+            self.s.add(*span.triples(c.iri))
+
+
+def _split(cell: str) -> list[str]:
+    """The values of a cell separated by |, trimmed; an empty cell has none."""
+    return [part.strip() for part in cell.split(SEPARATOR)] if cell.strip() else []
+
+
+def _actor_name(name: str) -> str:
+    """A partner name as matched: normalised, with a legal-form suffix (AB, HB, KB, (publ), Aktiebolag …)
+    removed."""
+    return LEGAL_SUFFIX.sub("", normalise(name)).strip()
+
+
+def _luhn_valid(digits: str) -> bool:
+    """The check digit of a Swedish organisationsnummer (the Luhn algorithm over all ten digits)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+# --- Validated and reasoned -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedStudy:
+    """A study ready to store: its asserted graph and what the reasoner inferred from it."""
+
+    study_id: str
+    title: str
+    asserted: Graph
+    inferred: Graph
+
+
+def prepare_study(folder: Path, schema: Schema, progress: Progress) -> PreparedStudy:
+    """Build, validate (SHACL) and reason over a study folder: study.yaml with coding sheets, or Turtle files.
+
+    Raises StudyProblems listing every problem (resolution and SHACL together), also when the reasoner finds
+    the study inconsistent, and a DataFileError when the reasoner cannot run (no Java). Nothing is written.
+    """
+    if (folder / STUDY_FILE).is_file():
+        built = build_study(folder, schema.resolver, progress)
+        asserted, study, title, notes = built.graph, built.study_id, built.title, built.type_notes
+        context = schema.beside(asserted)
+        progress.start("validating (SHACL)", "triples")
+        shapes_problems = validate(asserted, context, schema.shapes, built.origins, folder)
+        progress.finish(len(asserted))
+        problems = built.problems + _new_problems(shapes_problems, built.problems)
+        if problems:
+            raise StudyProblems(folder, problems)
+    else:
+        asserted, study, title, notes = _turtle_study(folder), folder.name, folder.name, []
+        context = schema.beside(asserted)
+    progress.start("reasoning", "triples")
+    try:
+        inferred = infer(context, asserted)
+    except InconsistentStudyError as error:
+        where = "".join(f"; {note}" for note in notes)
+        message = f"the reasoner refused the study: {error}{where}"
+        raise StudyProblems(folder, [DataFileError(folder, message)]) from error
+    except ReasonerUnavailable as error:
+        raise DataFileError(folder, f"cannot be reasoned over: {error}") from error
+    progress.finish(len(asserted))
+    return PreparedStudy(study, title, asserted, inferred)
+
+
+def _new_problems(found: list[DataFileError], known: list[DataFileError]) -> list[DataFileError]:
+    """SHACL problems not already explained by a reading problem in the same place.
+
+    A value that did not resolve leaves its property out, which SHACL then reports again; and a row with a
+    problem builds no collaboration, so its observation describes none. study.yaml is checked key by key
+    when read, so its SHACL problems are consequences too.
+    """
+    places = {(p.path, p.row, p.column) for p in known}
+    places |= {(p.path, p.row, "collaboration") for p in known}
+    studies = {p.path for p in known if p.row is None}
+    return [p for p in found if (p.path, p.row, p.column) not in places and not (p.row is None and p.path in studies)]
+
+
+def _turtle_study(folder: Path) -> Graph:
+    """A study written by hand in Turtle (like the seed study): every *.ttl file of the folder."""
+    files = sorted(folder.glob("*.ttl"))
+    if not files:
+        raise DataFileError(folder, f"is not a study folder: it has neither {STUDY_FILE} nor Turtle (*.ttl) files")
+    return to_rdflib([triple for path in files for triple in read_rdf(path, base_iri=BASE)])
