@@ -1,38 +1,83 @@
-"""OWL 2 DL reasoning over RDF graphs with HermiT (through owlready2).
+"""OWL reasoning over a study: refuse what contradicts the ontology, and materialise what follows from it.
 
-Used to check that an ontology, its vocabularies and a study's data are consistent, and to get the facts the
-reasoner adds (defined-class memberships, super-property and inverse-property values) so a SPARQL store
-without a reasoner can answer with them.
+A SPARQL store has no reasoner, so the facts the ontology implies (defined classes such as
+samv:InterMunicipalCollaboration, super-classes, super-properties, inverse properties, the types property domains
+and ranges give) are computed here once, when a study is loaded, and stored in the study's inferred graph.
+
+Two engines, one result:
+- HermiT (OWL 2 DL, through owlready2 and Java) checks consistency against the whole ontology. It is used for
+  studies up to `Config.hermit_max_triples` triples.
+- Above that, HermiT is too slow (see BENCHMARKS.md), and rules run in pyoxigraph instead: SPARQL updates built
+  from the ontology's own axioms (the OWL 2 RL subset it uses) plus checks for disjoint classes and functional
+  properties.
+Both fill the same facts: HermiT's own answers go through the same rules to get every super-class and
+super-property, since owlready2 reports only the most specific ones and drops inverse-property values.
 """
 
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 
 import owlready2
-from rdflib import Graph, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import OWL, RDF, RDFS, SKOS
+from rdflib.term import Node
+
+from service.config import Config
+from service.namespaces import PREFIXES
 
 Source = Graph | Path | str
 """An rdflib Graph, or the path of an RDF file whose format rdflib can tell from its suffix (.ttl, .nt …)."""
 
+HERMIT_MAX_TRIPLES = Config.hermit_max_triples
+"""Studies with more triples than this are reasoned over with the rules, not HermiT (measured: BENCHMARKS.md)."""
+
 _INPUT_IRI = "urn:samverkan:reasoning:input"
 _INFERRED_IRI = "urn:samverkan:reasoning:inferred"
+_EXPRESSION = "urn:samverkan:reasoning:expression:"
+_NEW = ox.NamedNode("urn:samverkan:reasoning:new")
+"""Rules write each fact they add to the default graph and to this graph, from which infer() reads its answer."""
+_SCHEMA_NEW = ox.NamedNode("urn:samverkan:reasoning:schema-new")
+"""What the rules add from the schema alone, before the study is loaded."""
+_REPORTED = ox.NamedNode("urn:samverkan:reasoning:reported")
 # owlready2 points the tempfile module at a directory of ours while HermiT runs (see _private_tempdir);
 # the lock keeps two reasoning calls from swapping it under each other.
 _TEMPDIR_LOCK = threading.Lock()
+_JAVA_HELP = "install it, e.g. `apt-get install default-jre-headless` (Debian/Ubuntu) or from https://adoptium.net"
+
+
+class InconsistentStudyError(ValueError):
+    """The study contradicts the ontology; `problems` says, one sentence each, which individuals and which axiom."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        if len(problems) == 1:
+            message = problems[0]
+        else:
+            message = f"the study contradicts the ontology in {len(problems)} places: " + " ".join(
+                f"({n}) {problem}" for n, problem in enumerate(problems, start=1)
+            )
+        super().__init__(message)
+
+
+class ReasonerUnavailable(RuntimeError):
+    """HermiT cannot run: Java is missing or fails to start."""
 
 
 @dataclass(frozen=True)
 class ReasoningResult:
-    """Outcome of one reasoner run; `inferred` is empty when the input is inconsistent."""
+    """Outcome of one HermiT run; `inferred` is empty when the input is inconsistent."""
 
     consistent: bool
     inferred: Graph
@@ -50,17 +95,76 @@ def merge(sources: Iterable[Source]) -> Graph:
 
 
 def reason(sources: Iterable[Source]) -> ReasoningResult:
-    """Run HermiT over the sources; report consistency and the triples it entails beyond the input.
+    """Run HermiT over the sources; report consistency and every triple entailed beyond the input.
 
-    owlready2 cannot read Turtle (it silently loads almost nothing), so the graphs go in as N-Triples. A fresh
+    Unlike `infer`, nothing is taken as already known: the ontology's own entailments are part of the answer.
+    """
+    asserted = merge(sources)
+    asserted_nt = _ntriples(asserted)
+    reported = _hermit(asserted_nt)
+    if reported is None:
+        return ReasoningResult(consistent=False, inferred=Graph())
+    store = ox.Store()
+    _load(store, asserted_nt)
+    _add_new(store, reported)
+    _Rules(asserted).materialise(store)
+    return ReasoningResult(consistent=True, inferred=_new_facts(store))
+
+
+def infer(schema: Graph, data: Graph, *, hermit_max_triples: int = HERMIT_MAX_TRIPLES) -> Graph:
+    """The facts the ontology implies about one study that neither the schema nor the study states.
+
+    `schema` is the ontology, the vocabularies and the reference data; `data` is one study's graph. Facts that
+    follow from the schema alone are left out, as they are not the study's, except the classes of individuals
+    the study names: that Västerås, a kommun the study names, is a public sector actor is returned, so that a
+    query by class finds it. Only facts about named individuals are returned (no blank nodes, no class or
+    property axioms). Studies of up to `hermit_max_triples` triples go through HermiT, larger ones through the
+    rules alone.
+
+    Raises InconsistentStudyError naming the individuals and the axiom they break, and ReasonerUnavailable when
+    HermiT is to be used but Java is missing or fails.
+    """
+    rules = _Rules(schema)
+    schema_nt, data_nt = _ntriples(schema), _ntriples(data)
+    store = ox.Store()
+    _load(store, schema_nt)
+    rules.materialise(store)
+    store.update(f"MOVE {_NEW} TO {_SCHEMA_NEW}")  # what the schema alone implies is mostly not the study's
+    _load(store, data_nt)
+
+    if len(data) > hermit_max_triples:
+        rules.materialise(store)
+        if problems := rules.contradictions(store, (schema, data)):
+            raise InconsistentStudyError(problems)
+        return _new_facts(store) + _types_named_by(store, data)
+
+    reported = _hermit(schema_nt + data_nt)
+    if reported is None:
+        rules.materialise(store)
+        raise InconsistentStudyError(rules.contradictions(store, (schema, data)) or [rules.unexplained()])
+    _add_new(store, _individual_facts(reported, rules))
+    rules.materialise(store)
+    return _new_facts(store) + _types_named_by(store, data)
+
+
+# --- HermiT --------------------------------------------------------------------------------------------------
+
+
+def _hermit(ntriples: bytes) -> Graph | None:
+    """What HermiT reports beyond the input (types, property values), or None when the input is inconsistent.
+
+    owlready2 cannot read Turtle (it silently loads almost nothing), so the graph goes in as N-Triples. A fresh
     World per call keeps runs independent. XSD date types (xsd:date, xsd:gYear …) are outside the OWL 2
     datatype map: HermiT is told to ignore them rather than fail, as no axiom reasons over dates.
     """
-    asserted = merge(sources)
+    java = owlready2.JAVA_EXE
+    if shutil.which(java) is None:
+        raise ReasonerUnavailable(
+            f"Reasoning needs Java (a JRE 11 or newer), but '{java}' was not found: {_JAVA_HELP}, "
+            "or make sure `java` is on PATH."
+        )
     world = owlready2.World()
-    world.get_ontology(_INPUT_IRI).load(
-        fileobj=io.BytesIO(asserted.serialize(format="nt", encoding="utf-8")), format="ntriples"
-    )
+    world.get_ontology(_INPUT_IRI).load(fileobj=io.BytesIO(ntriples), format="ntriples")
     inferred_onto = world.get_ontology(_INFERRED_IRI)
     try:
         with _private_tempdir(), inferred_onto:
@@ -68,16 +172,21 @@ def reason(sources: Iterable[Source]) -> ReasoningResult:
                 world, infer_property_values=True, ignore_unsupported_datatypes=True, debug=0
             )
     except owlready2.OwlReadyInconsistentOntologyError:
-        return ReasoningResult(consistent=False, inferred=Graph())
+        return None
+    except (OSError, owlready2.OwlReadyJavaError) as error:
+        lines = str(error).strip().splitlines()
+        said = lines[-1].rstrip(".") if lines else "it stopped without a message"
+        raise ReasonerUnavailable(
+            f"The reasoner HermiT could not run with Java ('{java}'): {said}. Reasoning needs a working Java "
+            f"(a JRE 11 or newer): {_JAVA_HELP}."
+        ) from error
 
     reported = Graph()
     buffer = io.BytesIO()
     inferred_onto.save(file=buffer, format="ntriples")
     reported.parse(data=buffer.getvalue().decode("utf-8"), format="nt")
     reported.remove((URIRef(_INFERRED_IRI), None, None))
-
-    inferred = reported + _hierarchy_closure(asserted + reported)
-    return ReasoningResult(consistent=True, inferred=inferred - asserted)
+    return reported
 
 
 @contextmanager
@@ -96,48 +205,332 @@ def _private_tempdir() -> Iterator[None]:
             tempfile.tempdir = previous
 
 
-def _hierarchy_closure(graph: Graph) -> Graph:
-    """Types and property values entailed through the class and property hierarchies and owl:inverseOf.
-
-    HermiT, as owlready2 reports it, gives only the most specific types and property values, and owlready2
-    drops facts that follow from an inverse property. These follow from the (reasoned) hierarchy in `graph`.
-    """
-    class_ancestors = _ancestors(graph, RDFS.subClassOf, OWL.equivalentClass)
-    property_ancestors = _ancestors(graph, RDFS.subPropertyOf, OWL.equivalentProperty)
-    inverses: defaultdict[URIRef, set[URIRef]] = defaultdict(set)
-    for p, q in graph.subject_objects(OWL.inverseOf):
-        if isinstance(p, URIRef) and isinstance(q, URIRef):
-            inverses[p].add(q)
-            inverses[q].add(p)
-
-    closure = Graph()
-    for individual in graph.subjects(RDF.type, OWL.NamedIndividual):
-        for cls in graph.objects(individual, RDF.type):
-            if isinstance(cls, URIRef):
-                for ancestor in class_ancestors.get(cls, ()):
-                    closure.add((individual, RDF.type, ancestor))
-
-    pending = [
-        (s, p, o)
-        for p in graph.subjects(RDF.type, OWL.ObjectProperty)
-        if isinstance(p, URIRef)
-        for s, o in graph.subject_objects(p)
-    ]
-    seen = set(pending)
-    while pending:
-        s, p, o = pending.pop()
-        implied = [(s, q, o) for q in property_ancestors.get(p, ())]
-        implied += [(o, q, s) for q in inverses.get(p, ())]
-        for triple in implied:
-            if triple not in seen:
-                seen.add(triple)
-                pending.append(triple)
-                closure.add(triple)
-    return closure
+def _individual_facts(reported: Graph, rules: _Rules) -> Graph:
+    """HermiT's facts about individuals; its re-classification of the ontology's own classes is left out."""
+    kept = Graph()
+    for s, p, o in reported:
+        if s in rules.schema_terms:
+            continue
+        if (p == RDF.type and o in rules.classes) or p in rules.object_properties:
+            kept.add((s, p, o))
+    return kept
 
 
-def _ancestors(graph: Graph, sub_of: URIRef, equivalent: URIRef) -> dict[URIRef, set[URIRef]]:
-    """Named ancestors of every named class (or property), equivalents included, owl:Thing left out."""
+# --- Moving triples between rdflib and pyoxigraph -----------------------------------------------------------
+
+
+def _ntriples(graph: Graph) -> bytes:
+    return graph.serialize(format="nt", encoding="utf-8")
+
+
+def _load(store: ox.Store, ntriples: bytes) -> None:
+    store.load(ntriples, format=ox.RdfFormat.N_TRIPLES)
+
+
+def _add_new(store: ox.Store, facts: Graph) -> None:
+    """Add facts to the store's default graph, and those not there yet to the graph of new facts too."""
+    store.load(_ntriples(facts), format=ox.RdfFormat.N_TRIPLES, to_graph=_REPORTED)
+    store.update(f"""INSERT {{ ?s ?p ?o . GRAPH {_NEW} {{ ?s ?p ?o }} }}
+        WHERE {{ GRAPH {_REPORTED} {{ ?s ?p ?o }} FILTER NOT EXISTS {{ ?s ?p ?o }} }}""")
+    store.clear_graph(_REPORTED)
+
+
+def _types_named_by(store: ox.Store, data: Graph) -> Graph:
+    """The classes the schema alone implies for individuals the study names and does not type that way itself."""
+    query = f"""SELECT ?s ?c WHERE {{ GRAPH {_SCHEMA_NEW} {{ ?s a ?c }}
+        FILTER(isIRI(?s) && !STRSTARTS(STR(?c), "{_EXPRESSION}")) }}"""
+    types = Graph()
+    for row in _select(store, query):
+        s, c = URIRef(row["s"].value), URIRef(row["c"].value)
+        named = (s, None, None) in data or (None, None, s) in data
+        if named and (s, RDF.type, c) not in data:
+            types.add((s, RDF.type, c))
+    return types
+
+
+def _new_facts(store: ox.Store) -> Graph:
+    """The facts the rules (or HermiT) added about named individuals, leaving out names of class expressions."""
+    construct = f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_NEW} {{ ?s ?p ?o }}
+        FILTER(isIRI(?s) && !isBlank(?o) && !STRSTARTS(STR(?o), "{_EXPRESSION}")) }}"""
+    found = store.query(construct)
+    assert isinstance(found, ox.QueryTriples)
+    return Graph().parse(data=ox.serialize(found, format=ox.RdfFormat.N_TRIPLES), format="nt")
+
+
+# --- Rules: the OWL 2 RL subset the ontology uses, as SPARQL updates ----------------------------------------
+
+
+class _Rules:
+    """Rules and checks read from an ontology's axioms; they run over a pyoxigraph store's default graph."""
+
+    def __init__(self, schema: Graph) -> None:
+        self.schema = schema
+        self.classes = {c for c in schema.subjects(RDF.type, OWL.Class) if isinstance(c, URIRef)}
+        self.object_properties = {p for p in schema.subjects(RDF.type, OWL.ObjectProperty) if isinstance(p, URIRef)}
+        self.datatype_properties = {p for p in schema.subjects(RDF.type, OWL.DatatypeProperty) if isinstance(p, URIRef)}
+        properties = self.object_properties | self.datatype_properties
+        self.schema_terms = self.classes | properties
+        self.property_ancestors = _closure(_named_parents(schema, RDFS.subPropertyOf, OWL.equivalentProperty))
+        self.inverses = {
+            (p, q)
+            for a, b in schema.subject_objects(OWL.inverseOf)
+            if isinstance(a, URIRef) and isinstance(b, URIRef)
+            for p, q in ((a, b), (b, a))
+        }
+        self.domains = {
+            (p, c)
+            for p, c in schema.subject_objects(RDFS.domain)
+            if isinstance(p, URIRef) and p in properties and isinstance(c, URIRef)
+        }
+        self.ranges = {
+            (p, c)
+            for p, c in schema.subject_objects(RDFS.range)
+            if isinstance(p, URIRef) and p in self.object_properties and isinstance(c, URIRef)
+        }
+        self.functional = sorted(self.datatype_properties & set(schema.subjects(RDF.type, OWL.FunctionalProperty)))
+        self.disjoint = self._disjoint_pairs()
+        # Anonymous class expressions (the definitions of defined classes) get names of their own, so that each
+        # rule is a small join: "?x a <expression>" is inferred step by step, as in the OWL 2 RL rules.
+        self._names: dict[Node, URIRef] = {}
+        self.expression_rules: list[str] = []
+        parents = _named_parents(schema, RDFS.subClassOf, OWL.equivalentClass)
+        for c, expression in schema.subject_objects(OWL.equivalentClass):
+            if isinstance(c, URIRef) and isinstance(expression, BNode):
+                if (name := self._compile(expression)) is not None:
+                    parents[name].add(c)
+                if (conjuncts := schema.value(expression, OWL.intersectionOf)) is not None:
+                    parents[c] |= {m for m in Collection(schema, conjuncts) if isinstance(m, URIRef)}
+        self.class_ancestors = _closure(parents)
+        self.property_rules, self.typing_rules, self.class_rules = self._updates()
+
+    # -- reading the axioms
+
+    def _disjoint_pairs(self) -> set[tuple[URIRef, URIRef]]:
+        """Pairs of named disjoint classes, each once, from owl:disjointWith and owl:AllDisjointClasses."""
+        pairs: set[frozenset[Node]] = {frozenset(pair) for pair in self.schema.subject_objects(OWL.disjointWith)}
+        for axiom in self.schema.subjects(RDF.type, OWL.AllDisjointClasses):
+            members = self.schema.value(axiom, OWL.members)
+            if members is not None:
+                pairs |= {frozenset(pair) for pair in combinations(Collection(self.schema, members), 2)}
+        named = [sorted(c for c in pair if isinstance(c, URIRef)) for pair in pairs]
+        return {(pair[0], pair[1]) for pair in named if len(pair) == 2}
+
+    def _compile(self, expression: Node) -> URIRef | None:
+        """The name of a class expression, after adding the rules that fill it; None if the form is unsupported.
+
+        Supported: intersectionOf, unionOf, and someValuesFrom, hasValue, min(Qualified)Cardinality on a named
+        object property: what the ontology's defined classes use. Others are left to HermiT (a test compares).
+        """
+        if isinstance(expression, URIRef):
+            return expression
+        if expression in self._names:
+            return self._names[expression]
+        g = self.schema
+        body: str | None = None
+        if (members := g.value(expression, OWL.intersectionOf)) is not None:
+            parts = [self._compile(m) for m in Collection(g, members)]
+            if None not in parts:
+                body = " ".join(f"?x a <{part}> ." for part in parts)
+        elif (members := g.value(expression, OWL.unionOf)) is not None:
+            parts = [self._compile(m) for m in Collection(g, members)]
+            if None not in parts:
+                body = f"VALUES ?c {{ {' '.join(f'<{part}>' for part in parts)} }} ?x a ?c ."
+        elif isinstance(prop := g.value(expression, OWL.onProperty), URIRef) and prop in self.object_properties:
+            body = self._restriction(expression, prop)
+        if body is None:
+            return None
+        name = URIRef(f"{_EXPRESSION}{len(self._names)}")
+        self._names[expression] = name
+        self.expression_rules.append(_insert_new(f"?x a <{name}>", body))
+        return name
+
+    def _restriction(self, expression: Node, prop: URIRef) -> str | None:
+        """The WHERE body of the rule for a property restriction: at least n values in a class, known distinct."""
+        g = self.schema
+        if (value := g.value(expression, OWL.hasValue)) is not None:
+            return f"?x <{prop}> {value.n3()} ."
+        count, filler = 1, g.value(expression, OWL.someValuesFrom)
+        for cardinality, on_class in ((OWL.minQualifiedCardinality, OWL.onClass), (OWL.minCardinality, None)):
+            if isinstance(number := g.value(expression, cardinality), Literal):
+                count, filler = int(number), g.value(expression, on_class) if on_class else OWL.Thing
+        if filler is None or count < 1 or (filler_name := self._compile(filler)) is None:
+            return None
+        values = [f"?y{n}" for n in range(count)]
+        body = [
+            f"?x <{prop}> {v} ." + ("" if filler_name == OWL.Thing else f" {v} a <{filler_name}> .") for v in values
+        ]
+        body += [f"FILTER(str({a}) < str({b}) && {self._different(a, b)})" for a, b in combinations(values, 2)]
+        return " ".join(body)
+
+    def _different(self, a: str, b: str) -> str:
+        """Two individuals are known to differ (OWL has no unique name assumption): how HermiT would know."""
+        ways = [
+            f"EXISTS {{ {a} <{OWL.differentFrom}> {b} }}",
+            f"EXISTS {{ {b} <{OWL.differentFrom}> {a} }}",
+            f"EXISTS {{ ?all a <{OWL.AllDifferent}> ; <{OWL.distinctMembers}>|<{OWL.members}> ?list . "
+            f"?list <{RDF.rest}>*/<{RDF.first}> {a} . ?list <{RDF.rest}>*/<{RDF.first}> {b} }}",
+        ]
+        if self.functional:
+            ways.append(
+                f"EXISTS {{ VALUES ?fp {{ {_iris(self.functional)} }} {a} ?fp ?fa . {b} ?fp ?fb "
+                "FILTER(!sameTerm(?fa, ?fb)) }"
+            )
+        if self.disjoint:
+            ways.append(
+                f"EXISTS {{ VALUES (?da ?db) {{ {_pairs(self.disjoint | {(y, x) for x, y in self.disjoint})} }} "
+                f"{a} a ?da . {b} a ?db }}"
+            )
+        return f"({' || '.join(ways)})"
+
+    # -- running them
+
+    def _updates(self) -> tuple[list[str], list[str], list[str]]:
+        """The rules as SPARQL updates: for property values, for the types they imply, and for types from types."""
+        class_pairs = {(c, a) for c, ancestors in self.class_ancestors.items() for a in ancestors}
+        property_pairs = {(p, a) for p, ancestors in self.property_ancestors.items() for a in ancestors}
+
+        def rule(head: str, variables: str, pairs: set[tuple[URIRef, URIRef]], body: str) -> list[str]:
+            projection = " ".join(dict.fromkeys(t for t in head.split() if t.startswith("?")))
+            where = f"SELECT DISTINCT {projection} {{ VALUES {variables} {{ {_pairs(pairs)} }} {body} }}"
+            return [_insert_new(head, f"{{ {where} }}")] if pairs else []
+
+        return (
+            rule("?x ?q ?y", "(?p ?q)", property_pairs, "?x ?p ?y")
+            + rule("?y ?q ?x", "(?p ?q)", self.inverses, "?x ?p ?y FILTER(!isLiteral(?y))"),
+            rule("?x a ?c", "(?p ?c)", self.domains, "?x ?p ?y")
+            + rule("?y a ?c", "(?p ?c)", self.ranges, "?x ?p ?y FILTER(!isLiteral(?y))"),
+            rule("?x a ?d", "(?c ?d)", class_pairs, "?x a ?c"),
+        )
+
+    def materialise(self, store: ox.Store) -> None:
+        """Apply the rules to the store's default graph until nothing new follows.
+
+        Property values first (super-properties, inverses, to their fixpoint), then the types they imply
+        (domains, ranges), then types from types (super-classes, defined classes, to their fixpoint): no rule
+        derives property values from types, so this order reaches the closure.
+        """
+        for updates, to_fixpoint in (
+            (self.property_rules, True),
+            (self.typing_rules + self.class_rules, False),
+            (self.expression_rules + self.class_rules, True),
+        ):
+            size = -1
+            while size != (size := len(store)):
+                for update in updates:
+                    store.update(update)
+                if not to_fixpoint:
+                    break
+
+    def contradictions(self, store: ox.Store, asserted: tuple[Graph, ...]) -> list[str]:
+        """Plain-words sentences for each individual in two disjoint classes or with two functional values."""
+        labels = _Labels(store)
+        problems = []
+        if self.disjoint:
+            query = f"SELECT ?x ?a ?b WHERE {{ VALUES (?a ?b) {{ {_pairs(self.disjoint)} }} ?x a ?a , ?b }}"
+            for row in _select(store, query):
+                x, a, b = (URIRef(row[n].value) for n in ("x", "a", "b"))
+                problems.append(
+                    f"{labels.individual(x)} is coded both as {labels.class_(a)}{self._why(asserted, x, a)} and as "
+                    f"{labels.class_(b)}{self._why(asserted, x, b)}, which are disjoint ({_curie(a)} and {_curie(b)})"
+                )
+        if self.functional:
+            query = f"""SELECT ?x ?p ?v ?w WHERE {{ VALUES ?p {{ {_iris(self.functional)} }}
+                ?x ?p ?v , ?w FILTER(!sameTerm(?v, ?w) && str(?v) <= str(?w)) }}"""
+            for row in _select(store, query):
+                x, p = URIRef(row["x"].value), URIRef(row["p"].value)
+                problems.append(
+                    f'{labels.individual(x)} has two values of {_curie(p)} ({labels.property_(p)}), "{row["v"].value}"'
+                    f' and "{row["w"].value}", but can have only one ({_curie(p)} is a functional property)'
+                )
+        return sorted(problems)
+
+    def _why(self, asserted: tuple[Graph, ...], individual: URIRef, cls: URIRef) -> str:
+        """Where a type comes from when it is not coded as such: a sub-class, or a property's domain or range."""
+        coded = {c for g in asserted for c in g.objects(individual, RDF.type) if isinstance(c, URIRef)}
+        if cls in coded:
+            return ""
+        for c in sorted(coded):
+            if cls in self.class_ancestors.get(c, ()):
+                return f" (from {_curie(c)})"
+        for position, axioms in (("domain", self.domains), ("range", self.ranges)):
+            for prop, c in sorted(axioms):
+                if cls == c or cls in self.class_ancestors.get(c, ()):
+                    pattern = (individual, prop, None) if position == "domain" else (None, prop, individual)
+                    if any(next(g.triples(pattern), None) is not None for g in asserted):
+                        return f" (from its {_curie(prop)}, whose {position} is {_curie(c)})"
+        return " (inferred)"
+
+    def unexplained(self) -> str:
+        return (
+            "HermiT found the study inconsistent with the ontology, but none of the checks that name a cause did "
+            "(an individual in two disjoint classes, counting the classes its legal form and its properties' "
+            "domains and ranges imply; two values of a functional property such as samv:kommunkod). Check the "
+            "actor types and codes of the rows changed last."
+        )
+
+
+_RDF_TYPE = ox.NamedNode(str(RDF.type))
+
+
+class _Labels:
+    """Names for messages: an individual by its rdfs:label (else skos:prefLabel, else IRI), a class by its
+    English label."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+
+    def _label(self, term: URIRef, languages: tuple[str, ...]) -> str | None:
+        found: dict[str, str] = {}
+        for prop in (RDFS.label, SKOS.prefLabel):
+            for quad in self.store.quads_for_pattern(ox.NamedNode(term), ox.NamedNode(str(prop)), None, None):
+                if isinstance(quad.object, ox.Literal):
+                    found.setdefault(quad.object.language or "", quad.object.value)
+            if found:
+                break
+        for language in languages:
+            if language in found:
+                return found[language]
+        return next(iter(found.values()), None)
+
+    def individual(self, term: URIRef) -> str:
+        label = self._label(term, ("sv", "", "en"))
+        return f"'{label}'" if label else f"<{term}>"
+
+    def class_(self, term: URIRef) -> str:
+        label = self._label(term, ("en", "", "sv")) or _curie(term)
+        return ("an " if label[:1].lower() in "aeiou" else "a ") + label
+
+    def property_(self, term: URIRef) -> str:
+        return self._label(term, ("en", "", "sv")) or _curie(term)
+
+
+def _insert_new(head: str, body: str) -> str:
+    """A rule: add the head's triples that are not yet in the default graph, to it and to the graph of new facts."""
+    return f"INSERT {{ {head} . GRAPH {_NEW} {{ {head} }} }} WHERE {{ {body} FILTER NOT EXISTS {{ {head} }} }}"
+
+
+def _select(store: ox.Store, query: str) -> ox.QuerySolutions:
+    solutions = store.query(query)
+    assert isinstance(solutions, ox.QuerySolutions)
+    return solutions
+
+
+def _curie(term: URIRef) -> str:
+    for prefix, namespace in PREFIXES.items():
+        if term.startswith(namespace):
+            return f"{prefix}:{term[len(namespace) :]}"
+    return f"<{term}>"
+
+
+def _iris(terms: Iterable[URIRef]) -> str:
+    return " ".join(f"<{t}>" for t in terms)
+
+
+def _pairs(pairs: Iterable[tuple[URIRef, URIRef]]) -> str:
+    return " ".join(f"(<{a}> <{b}>)" for a, b in sorted(pairs))
+
+
+def _named_parents(graph: Graph, sub_of: URIRef, equivalent: URIRef) -> dict[URIRef, set[URIRef]]:
     parents: defaultdict[URIRef, set[URIRef]] = defaultdict(set)
     for child, parent in graph.subject_objects(sub_of):
         if isinstance(child, URIRef) and isinstance(parent, URIRef):
@@ -146,7 +539,11 @@ def _ancestors(graph: Graph, sub_of: URIRef, equivalent: URIRef) -> dict[URIRef,
         if isinstance(a, URIRef) and isinstance(b, URIRef):
             parents[a].add(b)
             parents[b].add(a)
+    return parents
 
+
+def _closure(parents: dict[URIRef, set[URIRef]]) -> dict[URIRef, set[URIRef]]:
+    """Named ancestors of every node, equivalents included, owl:Thing left out."""
     ancestors: dict[URIRef, set[URIRef]] = {}
     for node in parents:
         found: set[URIRef] = set()
@@ -156,7 +553,6 @@ def _ancestors(graph: Graph, sub_of: URIRef, equivalent: URIRef) -> dict[URIRef,
             if current not in found:
                 found.add(current)
                 stack.extend(parents.get(current, ()))
-        found.discard(node)
-        found.discard(OWL.Thing)
+        found -= {node, OWL.Thing}
         ancestors[node] = found
     return ancestors

@@ -1,0 +1,219 @@
+"""Reasoning over a study: the facts it adds, the contradictions it refuses, and what happens without Java.
+
+HermiT runs cost seconds each, so only four tests run it; the rules engine (used for large studies) is checked
+against HermiT on the same study and covers the other contradictions.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import owlready2
+import pyoxigraph as ox
+import pytest
+from conftest import ROOT
+from rdflib import Graph, Namespace
+from rdflib.namespace import RDF
+
+from service.ingest.reference import reference_triples
+from service.namespaces import ID, ONTOLOGY
+from service.reasoning import InconsistentStudyError, ReasonerUnavailable, infer
+
+SAMV = Namespace(ONTOLOGY)
+PROV = Namespace("http://www.w3.org/ns/prov#")
+KOMMUN = Namespace(ID + "kommun/")
+ORG = Namespace(ID + "org/")
+X = Namespace(ID + "test/")
+RULES_ONLY = 0  # hermit_max_triples: every study counts as large
+
+PREFIXES = f"""
+@prefix samv: <{ONTOLOGY}> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix kommun: <{KOMMUN}> .
+@prefix org: <{ORG}> .
+@prefix x: <{X}> .
+"""
+
+STUDY = """
+org:mdh a samv:HigherEducationInstitution , samv:StateAgency , owl:NamedIndividual ;
+    rdfs:label "Mälardalens högskola"@sv .
+org:foretag a samv:Company , samv:PrivateSectorActor , owl:NamedIndividual ; rdfs:label "Exempelbolaget AB"@sv .
+org:forening a samv:NonProfitOrganisation , owl:NamedIndividual ; rdfs:label "Exempelföreningen"@sv .
+
+x:kontrakt a samv:Collaboration , owl:NamedIndividual ;
+    samv:participant kommun:1980 , kommun:0484 , org:mdh ; samv:leadActor org:mdh .
+x:upphandling a samv:Collaboration , owl:NamedIndividual ; samv:participant kommun:1980 ; samv:leadActor org:foretag .
+x:iop a samv:Collaboration , owl:NamedIndividual ; samv:participant org:forening , org:foretag .
+
+x:study a samv:Study , owl:NamedIndividual .
+x:fg a samv:FocusGroup , owl:NamedIndividual .
+x:coder a prov:Person , owl:NamedIndividual .
+x:obs a samv:CodedObservation , owl:NamedIndividual ;
+    samv:inStudy x:study ; prov:wasGeneratedBy x:fg ; samv:coder x:coder ; samv:describes x:kontrakt .
+"""
+
+# The same company coded as företag in one row (Company + PrivateSectorActor) and kommunalt bolag in another.
+BOTH_SECTORS = """
+org:bolag a samv:Company , samv:PrivateSectorActor , samv:MunicipalCompany , owl:NamedIndividual ;
+    rdfs:label "Exempelbolaget AB"@sv .
+x:samverkan a samv:Collaboration , owl:NamedIndividual ; samv:participant kommun:1980 , org:bolag .
+"""
+BOTH_SECTORS_MESSAGE = (
+    "'Exempelbolaget AB' is coded both as a private sector actor and as a public sector actor "
+    "(from samv:MunicipalCompany), which are disjoint (samv:PrivateSectorActor and samv:PublicSectorActor)"
+)
+TWO_CODES = 'kommun:1980 samv:kommunkod "1981" .'
+TWO_CODES_MESSAGE = (
+    '\'Västerås\' has two values of samv:kommunkod (municipality code), "1980" and "1981", '
+    "but can have only one (samv:kommunkod is a functional property)"
+)
+
+
+def turtle(body: str) -> Graph:
+    return Graph().parse(data=PREFIXES + body, format="turtle")
+
+
+@pytest.fixture(scope="module")
+def schema() -> Graph:
+    """Ontology, vocabularies and the reference list of municipalities: what the loader passes as schema."""
+    graph = Graph().parse(ROOT / "ontology" / "samverkan.ttl").parse(ROOT / "ontology" / "vocabularies.ttl")
+    reference = reference_triples(ROOT / "data" / "reference" / "lan.csv", ROOT / "data" / "reference" / "kommuner.csv")
+    return graph.parse(data=ox.serialize(reference, format=ox.RdfFormat.N_TRIPLES), format="nt")
+
+
+@pytest.fixture(scope="module")
+def inferred(schema: Graph) -> Graph:
+    return infer(schema, turtle(STUDY))
+
+
+def test_defined_classes_are_filled(inferred: Graph) -> None:
+    types = set(inferred.subject_objects(RDF.type))
+    assert (X.kontrakt, SAMV.InterMunicipalCollaboration) in types  # Västerås 1980 and Eskilstuna 0484 differ
+    assert (X.kontrakt, SAMV.MunicipalityUniversityCollaboration) in types
+    assert (X.upphandling, SAMV.CrossSectorCollaboration) in types  # public + private, through the lead actor
+    assert (X.iop, SAMV.CrossSectorCollaboration) in types  # private + civil society
+    assert (X.kontrakt, SAMV.CrossSectorCollaboration) not in types  # all public
+    assert (X.upphandling, SAMV.InterMunicipalCollaboration) not in types
+    assert (X.obs, SAMV.Collaboration) not in types
+
+
+def test_super_classes_inverse_and_super_properties(inferred: Graph) -> None:
+    expected = [
+        (X.kontrakt, RDF.type, PROV.Activity),
+        (ORG.mdh, RDF.type, SAMV.PublicSectorActor),  # a state agency
+        (ORG.forening, RDF.type, SAMV.CivilSocietyActor),
+        (X.coder, RDF.type, PROV.Agent),
+        (KOMMUN["1980"], SAMV.participatesIn, X.kontrakt),  # inverse
+        (ORG.foretag, SAMV.participatesIn, X.upphandling),  # inverse of a super-property value
+        (X.upphandling, SAMV.participant, ORG.foretag),  # samv:leadActor ⊑ samv:participant
+        (X.kontrakt, PROV.wasAssociatedWith, KOMMUN["0484"]),  # samv:participant ⊑ prov:wasAssociatedWith
+        (X.obs, PROV.wasAttributedTo, X.coder),  # samv:coder ⊑ prov:wasAttributedTo
+    ]
+    assert [t for t in expected if t not in inferred] == []
+
+
+def test_only_new_facts_about_the_study(inferred: Graph, schema: Graph) -> None:
+    """Nothing restated, no names of class expressions; of what the schema alone implies, only the classes of the
+    individuals the study names (so a query for public sector actors finds Västerås through the study)."""
+    data = turtle(STUDY)
+    assert [t for t in inferred if t in data or t in schema] == []
+    assert [t for t in inferred if any(str(term).startswith("urn:") for term in t)] == []
+    assert (KOMMUN["1980"], RDF.type, SAMV.PublicSectorActor) in inferred
+    assert (KOMMUN["0180"], RDF.type, SAMV.PublicSectorActor) not in inferred  # Stockholm: not in the study
+    assert list(inferred.predicate_objects(KOMMUN["0180"])) == []
+
+
+def test_rules_give_the_same_facts_as_hermit(inferred: Graph, schema: Graph) -> None:
+    by_rules = infer(schema, turtle(STUDY), hermit_max_triples=RULES_ONLY)
+    assert set(by_rules) == set(inferred)
+    assert len(inferred) > 30
+
+
+def test_both_sectors_refused_by_hermit_naming_actor_and_axiom(schema: Graph) -> None:
+    with pytest.raises(InconsistentStudyError) as refused:
+        infer(schema, turtle(BOTH_SECTORS))
+    assert str(refused.value) == BOTH_SECTORS_MESSAGE
+    assert refused.value.problems == [BOTH_SECTORS_MESSAGE]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (BOTH_SECTORS, BOTH_SECTORS_MESSAGE),
+        (TWO_CODES, TWO_CODES_MESSAGE),
+        (
+            'x:region a samv:Region , owl:NamedIndividual ; rdfs:label "Region Exempel"@sv ; samv:lanskod "19" .',
+            "'Region Exempel' is coded both as an actor (from samv:Region) and as a county (from its samv:lanskod, "
+            "whose domain is samv:County), which are disjoint (samv:Actor and samv:County)",
+        ),
+        (
+            BOTH_SECTORS + TWO_CODES,
+            f"the study contradicts the ontology in 2 places: (1) {BOTH_SECTORS_MESSAGE} (2) {TWO_CODES_MESSAGE}",
+        ),
+    ],
+    ids=["both-sectors", "two-kommunkoder", "county-code-on-a-region", "two-problems"],
+)
+def test_contradictions_refused_by_the_rules(schema: Graph, body: str, message: str) -> None:
+    with pytest.raises(InconsistentStudyError) as refused:
+        infer(schema, turtle(body), hermit_max_triples=RULES_ONLY)
+    assert str(refused.value) == message
+
+
+def test_functional_property_refused_by_hermit(schema: Graph) -> None:
+    with pytest.raises(InconsistentStudyError) as refused:
+        infer(schema, turtle(TWO_CODES))
+    assert str(refused.value) == TWO_CODES_MESSAGE
+
+
+def test_contradiction_without_a_named_cause_still_refused_in_words(schema: Graph) -> None:
+    """A kommunkod given as a number is outside the property's range xsd:string: HermiT's catch, not the rules'."""
+    with pytest.raises(InconsistentStudyError) as refused:
+        infer(schema, turtle("x:kommun a samv:Municipality , owl:NamedIndividual ; samv:kommunkod 1980 ."))
+    assert str(refused.value).startswith("HermiT found the study inconsistent with the ontology, but none of")
+
+
+def java_missing_message(java: str) -> str:
+    return (
+        f"Reasoning needs Java (a JRE 11 or newer), but '{java}' was not found: install it, e.g. "
+        "`apt-get install default-jre-headless` (Debian/Ubuntu) or from https://adoptium.net, "
+        "or make sure `java` is on PATH."
+    )
+
+
+def test_java_missing_from_the_configured_path(schema: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nowhere = str(tmp_path / "no-java-here" / "java")
+    monkeypatch.setattr(owlready2, "JAVA_EXE", nowhere)
+    with pytest.raises(ReasonerUnavailable) as unavailable:
+        infer(schema, turtle(STUDY))
+    assert str(unavailable.value) == java_missing_message(nowhere)
+
+
+def test_java_missing_from_path(schema: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(owlready2, "JAVA_EXE", "java")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ReasonerUnavailable) as unavailable:
+        infer(schema, turtle(STUDY))
+    assert str(unavailable.value) == java_missing_message("java")
+
+
+def test_large_studies_need_no_java(schema: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(owlready2, "JAVA_EXE", str(tmp_path / "no-java"))
+    inferred = infer(schema, turtle(STUDY), hermit_max_triples=RULES_ONLY)
+    assert (X.kontrakt, RDF.type, SAMV.InterMunicipalCollaboration) in inferred
+
+
+def test_java_that_fails_to_start(schema: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "java"
+    broken.write_text("#!/bin/sh\necho 'Error: Could not create the Java Virtual Machine.' >&2\nexit 1\n")
+    broken.chmod(broken.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(owlready2, "JAVA_EXE", str(broken))
+    with pytest.raises(ReasonerUnavailable) as unavailable:
+        infer(schema, turtle(STUDY))
+    assert str(unavailable.value) == (
+        f"The reasoner HermiT could not run with Java ('{broken}'): Error: Could not create the Java Virtual "
+        "Machine. Reasoning needs a working Java (a JRE 11 or newer): install it, e.g. `apt-get install "
+        "default-jre-headless` (Debian/Ubuntu) or from https://adoptium.net."
+    )
