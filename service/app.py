@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -11,9 +12,13 @@ from werkzeug.http import HTTP_STATUS_CODES
 from service import __version__
 from service.config import Config
 from service.executor import Executor, InlineExecutor, Limits, WorkerPoolExecutor
+from service.fetch_policy import FetchRefused
 from service.formats import NotAcceptable
-from service.ingest.shipped import shipped_sources, sync
+from service.ingest.shipped import BuildCache, shipped_sources, sync
 from service.store import EmbeddedStore, RemoteStore, Store, StoreError
+
+if TYPE_CHECKING:
+    from service.caching import ResultCache
 
 
 @dataclass
@@ -23,6 +28,7 @@ class Services:
     config: Config
     store: Store
     executor: Executor
+    cache: ResultCache
 
 
 def open_store(config: Config) -> Store:
@@ -33,7 +39,9 @@ def open_store(config: Config) -> Store:
 
 def open_executor(config: Config, store: Store) -> Executor:
     """Worker processes for the embedded store (so a runaway query can be stopped); inline for a remote one."""
-    limits = Limits(timeout=config.query_timeout, max_rows=config.max_rows)
+    limits = Limits(
+        timeout=config.query_timeout, max_rows=config.max_rows, service_endpoints=config.allowed_service_endpoints
+    )
     if isinstance(store, EmbeddedStore):
         return WorkerPoolExecutor(store.path, limits, config.query_workers)
     return InlineExecutor(store, limits)
@@ -56,7 +64,8 @@ def error_response(status: int, message: str) -> Response:
 
 def load_shipped_data(config: Config, store: Store) -> list[str]:
     """Bring the store up to date with ontology/ and data/ (only what changed); returns the graphs loaded."""
-    return sync(store, shipped_sources(config.data_root))
+    cache = BuildCache(config.build_cache) if config.build_cache else None
+    return sync(store, shipped_sources(config.data_root, examples=config.load_examples), cache)
 
 
 def create_app(config: Config | None = None, store: Store | None = None) -> Flask:
@@ -67,11 +76,28 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
-    app.extensions["samverkan"] = Services(config=config, store=store, executor=open_executor(config, store))
+    from service.caching import ResultCache
 
+    app.extensions["samverkan"] = Services(
+        config=config,
+        store=store,
+        executor=open_executor(config, store),
+        cache=ResultCache(config.result_cache_mb * 1024 * 1024),
+    )
+
+    from service.api import bp as api_bp
+    from service.graph_store import bp as graph_store_bp
+    from service.resources import bp as resources_bp
     from service.sparql_protocol import bp as sparql_bp
+    from service.update_protocol import bp as update_bp
+    from service.web import bp as web_bp
 
     app.register_blueprint(sparql_bp)
+    app.register_blueprint(update_bp)
+    app.register_blueprint(graph_store_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(resources_bp)
 
     @app.get("/health")
     def health() -> Response:
@@ -82,14 +108,18 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
             store=store.describe_location(),
             named_graphs=len(graphs),
             **services().executor.status(),
+            **services().cache.stats(),
         )
 
     @app.after_request
     def cors(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, HEAD, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, HEAD, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Authorization"
-        response.headers["Access-Control-Expose-Headers"] = "Content-Type, Content-Length, ETag, Link"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "Content-Type, Content-Length, ETag, Link, Samverkan-Cache, Samverkan-Query-Version, Samverkan-Rows, "
+            "Samverkan-Offset, Samverkan-Limit, Samverkan-Truncated"
+        )
         return response
 
     @app.errorhandler(HTTPException)
@@ -106,6 +136,10 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     @app.errorhandler(NotAcceptable)
     def not_acceptable(error: NotAcceptable) -> Response:
         return error_response(406, str(error))
+
+    @app.errorhandler(FetchRefused)
+    def fetch_refused(error: FetchRefused) -> Response:
+        return error_response(400, str(error))
 
     @app.errorhandler(StoreError)
     def unavailable(error: Exception) -> Response:

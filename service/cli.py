@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from service.config import Config
+from service.catalogue import replace_graphs
+from service.config import WIKIDATA_SPARQL, Config
+from service.ingest import DataFileError
+from service.store import Store, StoreError
+
+if TYPE_CHECKING:  # the study pipeline (pyshacl, owlready2) is imported only by the commands that use it
+    from service.ingest.progress import Progress
 
 
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,6 +54,12 @@ def main() -> None:
     default=None,
     help="Load ontology/ and data/ into the store (default), or serve only what the store already holds.",
 )
+@click.option(
+    "--examples/--no-examples",
+    "load_examples",
+    default=None,
+    help="Load the fictional example studies of data/examples/ beside the real ones (default), or leave them out.",
+)
 @click.option("--query-timeout", type=click.FloatRange(min=0.1), help="Seconds a query may run [default: 10].")
 @click.option("--max-rows", type=click.IntRange(min=1), help="Rows (or triples) in one answer [default: 100000].")
 @click.option(
@@ -53,6 +67,45 @@ def main() -> None:
 )
 @click.option("--max-request-bytes", type=click.IntRange(min=1), help="Largest request body [default: 2 MiB].")
 @click.option("--max-query-chars", type=click.IntRange(min=1), help="Longest query text [default: 100000].")
+@click.option(
+    "--queries-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the curated saved queries (.rq) [default: queries/].",
+)
+@click.option(
+    "--user-queries-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder where researchers' saved queries are stored [default: user-queries/].",
+)
+@click.option(
+    "--update-token",
+    envvar="SAMVERKAN_UPDATE_TOKEN",
+    help="Write token: opens /update, writes to /store and saving queries to requests with "
+    "'Authorization: Bearer TOKEN'; without it writes are closed [env: SAMVERKAN_UPDATE_TOKEN].",
+)
+@click.option(
+    "--allow-service",
+    "allowed_service_endpoints",
+    multiple=True,
+    metavar="URL",
+    envvar="SAMVERKAN_ALLOW_SERVICE",
+    callback=lambda _ctx, _param, urls: (WIKIDATA_SPARQL, *urls) if urls else None,
+    help="Let SERVICE clauses reach this SPARQL endpoint too (repeatable; Wikidata's is always allowed) "
+    "[env: SAMVERKAN_ALLOW_SERVICE, space-separated].",
+)
+@click.option(
+    "--allow-load",
+    "allowed_load_sources",
+    multiple=True,
+    metavar="URL",
+    callback=lambda _ctx, _param, urls: urls or None,
+    help="Let LOAD in /update fetch from this URL; one ending in '/' allows all under it (repeatable) [default: none].",
+)
+@click.option(
+    "--result-cache-mb",
+    type=click.IntRange(min=0),
+    help="MiB of answers kept per process while the data is unchanged; 0 turns it off [default: 64].",
+)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="HTTP worker processes.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per HTTP worker.")
 def serve(host: str, port: int, workers: int, threads: int, **settings: Any) -> None:
@@ -71,24 +124,235 @@ def serve(host: str, port: int, workers: int, threads: int, **settings: Any) -> 
 
 @main.command(name="import")
 @store_options
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--graph", required=True, help="IRI of the named graph to (re)place the file's triples in.")
-def import_(store_path: str | None, query_url: str | None, update_url: str | None, file: Path, graph: str) -> None:
-    """Load any RDF file into its own named graph, replacing what that graph held."""
+@click.argument("args", nargs=-1, metavar="FILE | kolada [FILE]...")
+@click.option("--graph", help="IRI of the named graph to (re)place the RDF file's triples in.")
+@click.option(
+    "--fetch",
+    "kpis",
+    multiple=True,
+    metavar="KPI",
+    help="With `kolada`: get this KPI from the Kolada API (repeatable).",
+)
+@click.option(
+    "--kolada-url", default="http://api.kolada.se/v2/", show_default=True, help="The Kolada API to fetch from."
+)
+def import_(
+    store_path: str | None,
+    query_url: str | None,
+    update_url: str | None,
+    args: tuple[str, ...],
+    graph: str | None,
+    kpis: tuple[str, ...],
+    kolada_url: str,
+) -> None:
+    """Load any RDF file into its own named graph (`import FILE --graph IRI`), replacing what that graph held;
+    or Kolada key figures (`import kolada FILE... [--fetch KPI...]`, see docs/linking.md)."""
     import hashlib
 
-    from service.app import open_store
-    from service.catalogue import GraphContent, replace_graphs
-    from service.ingest import DataFileError, read_rdf
+    from service.catalogue import GraphContent
+    from service.ingest import read_rdf
 
-    store = open_store(Config(store_path=store_path, query_url=query_url, update_url=update_url))
+    existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+    if args[:1] == ("kolada",):
+        _import_kolada(config, [existing_file.convert(a, None, None) for a in args[1:]], kpis, kolada_url)
+        return
+    if len(args) != 1 or not graph:
+        raise click.UsageError("give one RDF file and --graph IRI (or `kolada FILE...` for Kolada key figures)")
+    file = existing_file.convert(args[0], None, None)
     try:
         triples = read_rdf(file)
     except DataFileError as error:
         raise click.ClickException(str(error)) from error
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
-    replace_graphs(store, [GraphContent(graph, triples, [str(file)], digest)])
+    replace_graphs(_open(config), [GraphContent(graph, triples, [str(file)], digest)])
     click.echo(f"{len(triples)} triples from {file} in <{graph}>")
+
+
+def _import_kolada(config: Config, files: list[Path], kpis: tuple[str, ...], api: str) -> None:
+    from service.linking import kolada
+
+    if not files and not kpis:
+        raise click.UsageError("give Kolada JSON files, or --fetch KPI to get them from the Kolada API")
+    store = _open(config)
+    try:
+        pages = kolada.read_pages(files)
+        if kpis:
+            wanted = [kpi for given in kpis for kpi in given.split(",") if kpi]
+            pages += kolada.fetch(wanted, sorted(kolada.known_municipalities(store)), api)
+        imported, empty = kolada.import_pages(store, pages)
+    except (DataFileError, kolada.KoladaFetchError, StoreError) as error:
+        raise click.ClickException(str(error)) from error
+    for line in imported:
+        click.echo(str(line))
+    if empty:
+        click.echo(f"{empty} values Kolada gives as null (not measured) were left out")
+
+
+@main.group()
+def link() -> None:
+    """Link our resources to other datasets by shared identifiers (never by name)."""
+
+
+@link.command(name="wikidata")
+@store_options
+@click.option(
+    "--endpoint", default=WIKIDATA_SPARQL, show_default=True, help="The SPARQL endpoint holding Wikidata's data."
+)
+def link_wikidata(store_path: str | None, query_url: str | None, update_url: str | None, endpoint: str) -> None:
+    """Link municipalities, counties and organisations to Wikidata by kommunkod (P525), länskod (P507) and
+    organisationsnummer (P6460), as skos:exactMatch in graph/linkset/wikidata. Codes with no entity or
+    several are printed, not linked."""
+    from service.linking.wikidata import LinkError, link_wikidata
+
+    try:
+        report = link_wikidata(
+            _open(Config(store_path=store_path, query_url=query_url, update_url=update_url)), endpoint
+        )
+    except (LinkError, StoreError) as error:
+        raise click.ClickException(f"{error}; the links were not changed") from error
+    for line in report.problems():
+        click.echo(line)
+    click.echo(report.summary())
+
+
+def _terminal_progress() -> Progress:
+    """Progress lines on stderr when it is a terminal; silent (but timed) otherwise."""
+    from service.ingest.progress import Progress
+
+    return Progress(sys.stderr if sys.stderr.isatty() else None)
+
+
+def _refused(error: DataFileError) -> click.ClickException:
+    """Every problem of a study on its own line (stdout), then a one-line error."""
+    from service.ingest.studygraph import StudyProblems
+
+    if isinstance(error, StudyProblems):
+        for problem in error.problems:
+            click.echo(str(problem))
+        count = len(error.problems)
+        return click.ClickException(f"{count} problem{'s' if count != 1 else ''} in {error.path}; nothing was loaded")
+    return click.ClickException(str(error))
+
+
+def _counts(progress: Progress) -> str:
+    rows = next((step.count for step in progress.steps if step.unit == "rows"), None)
+    parts = [f"{count} {name}" for name, count in progress.counts.items()]
+    return (f"{rows} rows: " if rows is not None else "") + ", ".join(parts)
+
+
+@main.command()
+@store_options
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def validate(store_path: str | None, query_url: str | None, update_url: str | None, folder: Path) -> None:
+    """Check a study folder (study.yaml + coding sheets) and list every problem at once; writes nothing.
+
+    Values are resolved against the reference list and vocabularies, the graph is checked with the SHACL
+    shapes (ontology/shapes.ttl) and by the reasoner. With a store option, also says whether loading would
+    replace a study the store holds. The format: docs/study-format.md.
+    """
+    from service.ingest.schema import Schema
+    from service.ingest.study import prepare_study
+    from service.namespaces import study_graph
+
+    progress = _terminal_progress()
+    try:
+        study = prepare_study(folder, Schema(Config().data_root), progress)
+    except DataFileError as error:
+        raise _refused(error) from error
+    counts = _counts(progress)
+    click.echo(
+        f"Study '{study.study_id}' ({study.title}) is valid: {counts + '; ' if counts else ''}"
+        f"{len(study.asserted)} triples, {len(study.inferred)} inferred facts."
+    )
+    if store_path and not Path(store_path, "CURRENT").exists():
+        return  # no store there yet: nothing to replace, and opening it would create it
+    if store_path or query_url:
+        config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+        held = study_graph(study.study_id) in _open(config).named_graphs()
+        where = config.store_path or config.query_url
+        click.echo(f"Loading it would {'replace the' if held else 'add a new'} study graph in {where}.")
+
+
+@main.command()
+@store_options
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def load(store_path: str | None, query_url: str | None, update_url: str | None, folder: Path) -> None:
+    """Validate, reason over and store a study folder, replacing that study's graphs in one atomic update.
+
+    On any problem nothing in the store changes. The study goes to graph/study/{id} and what the reasoner
+    inferred to graph/study/{id}/inferred; other studies are not touched.
+    """
+    from service.ingest.schema import Schema
+    from service.ingest.shipped import study_source
+
+    if not store_path and not query_url:
+        raise click.UsageError(
+            "give --store PATH (an on-disk store) or --query-url and --update-url (a SPARQL server): "
+            "a study loaded into an in-memory store would be gone when the command ends"
+        )
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+    started = time.perf_counter()
+    progress = _terminal_progress()
+    try:
+        source = study_source(config.data_root, folder, Schema(config.data_root), progress)
+        contents = source.contents(source.digest())
+    except DataFileError as error:
+        raise _refused(error) from error
+    total = sum(len(content.triples) for content in contents)
+    progress.start("storing", "triples")
+    try:
+        replace_graphs(_open(config), contents)
+    except StoreError as error:
+        raise click.ClickException(f"{error}; nothing was loaded") from error
+    progress.finish(total)
+    asserted, inferred = contents
+    counts = _counts(progress)
+    click.echo(f"Loaded {folder} in {time.perf_counter() - started:.1f} s" + (f" ({counts}):" if counts else ":"))
+    click.echo(f"  <{asserted.graph}>  {len(asserted.triples):,} triples")
+    click.echo(f"  <{inferred.graph}>  {len(inferred.triples):,} inferred facts")
+    click.echo("  " + ", ".join(f"{step.name} {step.seconds:.1f} s" for step in progress.steps))
+
+
+@main.command()
+@store_options
+@click.option("--graph", help="Only this named graph (default: every graph in the store).")
+@click.option("--format", "format_name", type=click.Choice(["trig", "nquads"]), default="trig", show_default=True)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write [default: stdout]."
+)
+def export(
+    store_path: str | None,
+    query_url: str | None,
+    update_url: str | None,
+    graph: str | None,
+    format_name: str,
+    output: Path | None,
+) -> None:
+    """Write the store's named graphs (or one of them) as TriG or N-Quads."""
+    from service.export import quads, serialize
+
+    if store_path and not Path(store_path, "CURRENT").exists():
+        raise click.ClickException(f"there is no store at {store_path}")
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+    try:
+        found = quads(_open(config), graph)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+    if graph and not found:
+        raise click.ClickException(f"the store has no graph <{graph}> (or it is empty)")
+    data = serialize(found, format_name)
+    if output:
+        output.write_bytes(data)
+        click.echo(f"{len(found):,} quads written to {output}", err=True)
+    else:
+        click.echo(data.decode("utf-8"), nl=False)
+
+
+def _open(config: Config) -> Store:
+    from service.app import open_store
+
+    return open_store(config)
 
 
 if __name__ == "__main__":

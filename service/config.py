@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,10 @@ class Config:
     # The shipped ontology/ and data/ folders, loaded at start when they changed.
     data_root: Path = field(default=PROJECT_ROOT)
     load_shipped_data: bool = True
+    # The fictional example studies in data/examples/ (illustrations, loaded beside the real studies).
+    load_examples: bool = True
+    # Where studies once validated and reasoned over are kept by digest, so a new store loads them at once.
+    build_cache: Path | None = field(default=PROJECT_ROOT / ".cache" / "builds")
     # Limits on what a request may carry.
     max_request_bytes: int = 2 * 1024 * 1024
     max_query_chars: int = 100_000
@@ -26,3 +31,18 @@ class Config:
     max_rows: int = 100_000
     # Processes that run queries on the embedded store: a runaway query holds one until its time limit.
     query_workers: int = 4
+    # Saved queries: the curated library (.rq files), the folder where researchers' own are saved (NAME.vN.rq,
+    # one file per version), and the write token that allows saving (POST /api/queries) and other writes.
+    queries_dir: Path = field(default=PROJECT_ROOT / "queries")
+    user_queries_dir: Path = field(default=PROJECT_ROOT / "user-queries")
+    update_token: str | None = None
+    # The only endpoints a query's SERVICE clause may reach (service/fetch_policy.py); --allow-service adds more.
+    allowed_service_endpoints: tuple[str, ...] = (WIKIDATA_SPARQL,)
+    # The URLs an update's LOAD may fetch (a URL ending in '/' allows everything under it): none unless the
+    # operator adds them with --allow-load, so /update cannot be used to read internal hosts or files.
+    allowed_load_sources: tuple[str, ...] = ()
+    # Answers kept in memory (per process) while the data is unchanged, in MiB; 0 turns the cache off.
+    result_cache_mb: int = 64
+    # Studies of up to this many triples are reasoned over with HermiT (complete OWL 2 DL, needs Java); larger
+    # ones with rules in Oxigraph, as HermiT's time grows faster than the study (docs/reasoning.md, BENCHMARKS.md).
+    hermit_max_triples: int = 25_000

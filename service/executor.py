@@ -1,7 +1,7 @@
 """Running one query for an HTTP request: under a time limit and a row cap, answered in the negotiated format.
 
 Every endpoint that runs SPARQL (the protocol endpoint, saved queries, pages) goes through `Executor.run`,
-so the limits hold everywhere and results are serialised in one place.
+so the limits and the SERVICE allow-list hold everywhere and results are serialised in one place.
 
 Oxigraph cannot cancel a query, so on the embedded store each query runs in a worker process that opens
 the store read-only; a worker past its deadline is killed and replaced, and the request is answered with
@@ -24,6 +24,7 @@ import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from service.fetch_policy import check_service_calls
 from service.formats import candidates_for, choose, serialize
 from service.store import Dataset, EmbeddedStore, GraphResult, QueryResult, QueryTimeoutError, Store, StoreError
 
@@ -32,6 +33,7 @@ from service.store import Dataset, EmbeddedStore, GraphResult, QueryResult, Quer
 class Limits:
     timeout: float = 10.0  # seconds a query may run
     max_rows: int = 100_000  # solutions (SELECT) or triples (CONSTRUCT/DESCRIBE) in one answer
+    service_endpoints: tuple[str, ...] = ()  # what SERVICE may call (service/fetch_policy.py); others are refused
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class InlineExecutor:
         self.limits = limits
 
     def run(self, job: QueryJob) -> QueryAnswer:
+        check_service_calls(job.sparql, self.limits.service_endpoints, job.base_iri)
         seconds = job.time_limit(self.limits)
         try:
             result = self.store.query(job.sparql, job.dataset, base_iri=job.base_iri, timeout=seconds)
@@ -199,6 +202,7 @@ class WorkerPoolExecutor:
         threading.Thread(target=start, daemon=True).start()
 
     def run(self, job: QueryJob) -> QueryAnswer:
+        check_service_calls(job.sparql, self.limits.service_endpoints, job.base_iri)
         seconds = job.time_limit(self.limits)
         deadline = time.monotonic() + seconds
         try:

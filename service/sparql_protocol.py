@@ -13,7 +13,9 @@ from flask import Blueprint, Request, Response, abort, request
 from werkzeug.datastructures import MultiDict
 
 from service.app import services
-from service.executor import QueryAnswer, QueryJob, answer
+from service.caching import answer_query
+from service.caching import respond as respond  # re-exported: the API and the pages answer the same way
+from service.executor import QueryJob, answer
 from service.formats import GRAPH_FORMATS, RESULT_FORMATS
 from service.store import Dataset, GraphResult, QuerySyntaxError
 
@@ -29,7 +31,8 @@ _UPDATE_KEYWORD = re.compile(r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|A
 
 UPDATES_REFUSED = (
     "/sparql answers queries only (SELECT, ASK, CONSTRUCT, DESCRIBE); SPARQL Update is not accepted here. "
-    "Data is added with the 'samverkan load' and 'samverkan import' commands."
+    "Data is added with the 'samverkan load' and 'samverkan import' commands, or, where the service was "
+    "started with a write token, through /update and /store."
 )
 
 
@@ -37,7 +40,8 @@ def _looks_like_update(text: str) -> bool:
     return _UPDATE_KEYWORD.match(text, _PROLOGUE.match(text).end()) is not None  # type: ignore[union-attr]
 
 
-def _body_text(req: Request) -> str:
+def body_text(req: Request) -> str:
+    """The body of a POST as text: only UTF-8 is accepted (415 for another charset, 400 for bad bytes)."""
     charset = req.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         abort(415, f"The request body must be UTF-8; it was declared as '{charset}'.")
@@ -53,12 +57,12 @@ def _parameters(req: Request) -> tuple[MultiDict[str, str], str | None]:
     if req.method in ("GET", "HEAD"):
         queries = params.getlist("query")
     elif req.mimetype == FORM:
-        _body_text(req)  # checks the declared charset and the encoding
+        body_text(req)  # checks the declared charset and the encoding
         for key, values in req.form.lists():
             params.setlist(key, params.getlist(key) + values)
         queries = params.getlist("query")
     elif req.mimetype == DIRECT:
-        queries = [_body_text(req), *params.getlist("query")]
+        queries = [body_text(req), *params.getlist("query")]
     elif req.mimetype == UPDATE:
         abort(415, UPDATES_REFUSED)
     else:
@@ -75,7 +79,16 @@ def _parameters(req: Request) -> tuple[MultiDict[str, str], str | None]:
     return params, (queries[0] if queries else None)
 
 
-def _requested_format(params: MultiDict[str, str]) -> str | None:
+def absolute_iri(name: str, value: str) -> str:
+    """A protocol parameter that must be an absolute IRI (400 naming the parameter otherwise)."""
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        abort(400, f"The '{name}' parameter must be an absolute IRI such as https://example.org/graph; got '{value}'.")
+    return value
+
+
+def requested_format(params: MultiDict[str, str]) -> str | None:
     for name in FORMAT_PARAMETERS:
         if params.get(name):
             return params[name]
@@ -95,14 +108,17 @@ def sparql() -> Response:
         abort(413, f"The query is {len(query)} characters long; this service accepts at most {limit}.")
     job = QueryJob(
         sparql=query,
-        dataset=Dataset(tuple(params.getlist("default-graph-uri")), tuple(params.getlist("named-graph-uri"))),
+        dataset=Dataset(
+            tuple(absolute_iri("default-graph-uri", g) for g in params.getlist("default-graph-uri")),
+            tuple(absolute_iri("named-graph-uri", g) for g in params.getlist("named-graph-uri")),
+        ),
         base_iri=request.base_url,
-        format=_requested_format(params),
+        format=requested_format(params),
         accept=request.headers.get("Accept", ""),
         timeout=seconds_parameter(params),
     )
     try:
-        return respond(services().executor.run(job))
+        return answer_query(job).response()
     except QuerySyntaxError as error:
         if _looks_like_update(query):
             abort(400, UPDATES_REFUSED)
@@ -121,14 +137,6 @@ def seconds_parameter(params: MultiDict[str, str]) -> float | None:
     if not seconds > 0:
         abort(400, f"The 'timeout' parameter is a number of seconds above 0, e.g. 2.5; got '{value}'.")
     return seconds
-
-
-def respond(result: QueryAnswer) -> Response:
-    response = Response(result.body, content_type=f"{result.media_type}; charset=utf-8")
-    response.vary.add("Accept")
-    if result.truncated:
-        response.headers["Samverkan-Truncated"] = f"the answer was cut to its first {result.rows} rows"
-    return response
 
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
@@ -167,5 +175,5 @@ def service_description(params: MultiDict[str, str]) -> Response:
             ox.Triple(node, RDF_TYPE, sd("NamedGraph")),
             ox.Triple(node, sd("name"), ox.NamedNode(graph)),
         ]
-    job = QueryJob("", format=_requested_format(params), accept=request.headers.get("Accept", ""))
+    job = QueryJob("", format=requested_format(params), accept=request.headers.get("Accept", ""))
     return respond(answer(GraphResult(triples), job, services().executor.limits))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -22,6 +21,8 @@ from typing import Protocol
 
 import pyoxigraph as ox
 import requests
+
+from service.sparql_lexer import has_keyword, tokens
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,13 @@ class Dataset:
     """The RDF dataset a request asks for (SPARQL 1.1 Protocol `default-graph-uri`/`named-graph-uri`).
 
     Both empty means: use the query's own FROM/FROM NAMED, or else the service default, where the
-    default graph is the union of all named graphs.
+    default graph is the union of all named graphs (or, with union_default_graph False, the store's own
+    default graph, which the Graph Store Protocol's `?default` addresses).
     """
 
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
+    union_default_graph: bool = True
 
     @property
     def given(self) -> bool:
@@ -55,6 +58,11 @@ class Dataset:
 
 class QuerySyntaxError(ValueError):
     """The query text is not valid SPARQL 1.1; the message is the parser's."""
+
+
+class UpdateError(ValueError):
+    """A valid update the store could not apply (CREATE of a graph that exists, DROP of one that does not);
+    nothing of it was applied."""
 
 
 class StoreError(RuntimeError):
@@ -74,30 +82,40 @@ class Store(Protocol):
 
     def named_graphs(self) -> list[str]: ...
 
-    def update(self, sparql_update: str) -> None: ...
+    def update(self, sparql_update: str, base_iri: str | None = None) -> None: ...
+
+    def version(self) -> str | None:
+        """A value that changes whenever the data changes, or None when the store cannot tell."""
+        ...
 
     def describe_location(self) -> str: ...
-
-
-_COMMENT_OR_TOKEN = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r"|<[^<>\"{}|^`\\\x00-\x20]*>"
-    r"|#[^\n]*",
-    re.DOTALL,
-)
-_FROM = re.compile(r"(?<![\w:?$])FROM(?![\w:-])", re.IGNORECASE)
 
 
 def declares_dataset(sparql: str) -> bool:
     """Whether the query has its own FROM or FROM NAMED clause.
 
-    A lexical check (strings, IRIs and comments removed): enough because FROM may only appear in a
-    query's dataset clause, and it keeps the hot path free of a second SPARQL parser.
+    A lexical check: enough because FROM may only appear in a query's dataset clause, and it keeps
+    the hot path free of a second SPARQL parser.
     """
-    return _FROM.search(_COMMENT_OR_TOKEN.sub(" ", sparql)) is not None
+    return has_keyword(sparql, "FROM")
+
+
+def query_form(sparql: str) -> str | None:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first keyword after the PREFIX and BASE declarations.
+
+    None when it is anything else, e.g. an update (INSERT, LOAD, …), which some servers (Virtuoso)
+    would run if it came to their query endpoint.
+    """
+    items = tokens(sparql)
+    i = 0
+    while i < len(items) and items[i].is_word("PREFIX", "BASE"):
+        i += 3 if items[i].is_word("PREFIX") else 2
+    forms = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+    return items[i].text.upper() if i < len(items) and items[i].is_word(*forms) else None
+
+
+def asks_for_triples(sparql: str) -> bool:
+    return query_form(sparql) in ("CONSTRUCT", "DESCRIBE")
 
 
 def memory_folder() -> str | None:
@@ -175,7 +193,8 @@ class EmbeddedStore:
                     named_graphs=[ox.NamedNode(g) for g in dataset.named_graphs],
                 )
             else:
-                result = store.query(sparql, base_iri=base_iri, use_default_graph_as_union=not declares_dataset(sparql))
+                union = dataset.union_default_graph and not declares_dataset(sparql)
+                result = store.query(sparql, base_iri=base_iri, use_default_graph_as_union=union)
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from error
         except OSError as error:
@@ -187,13 +206,17 @@ class EmbeddedStore:
     def named_graphs(self) -> list[str]:
         return sorted(g.value for g in self._read().named_graphs() if isinstance(g, ox.NamedNode))
 
-    def update(self, sparql_update: str) -> None:
-        """Apply one SPARQL Update in one transaction (only the service's own loaders call this)."""
+    def update(self, sparql_update: str, base_iri: str | None = None) -> None:
+        """Apply one SPARQL Update in one transaction (the loaders, and /update and /store with the token)."""
         with self._writer() as store:
             try:
-                store.update(sparql_update)
-            except (SyntaxError, OSError) as error:
+                store.update(sparql_update, base_iri=base_iri)
+            except SyntaxError as error:
+                raise QuerySyntaxError(str(error)) from error
+            except OSError as error:
                 raise StoreError(str(error)) from error
+            except RuntimeError as error:  # pyoxigraph's evaluation errors
+                raise UpdateError(str(error)) from error
         version_file = os.path.join(self.path, self.VERSION_FILE)
         with open(version_file + ".tmp", "w") as handle:
             handle.write(uuid.uuid4().hex)
@@ -208,7 +231,14 @@ class RemoteStore:
     query's own FROM still wins. The list of graphs is cached for a moment and renewed after loads.
     """
 
-    _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
+    # One media type per query form: Virtuoso answers a CONSTRUCT with JSON bindings of ?s ?p ?o when
+    # the Accept header lists the results format at all.
+    _ACCEPT_SOLUTIONS = "application/sparql-results+json"
+    _ACCEPT_TRIPLES = "application/n-triples"
+    # Graphs Virtuoso makes for itself (its RDF views, LDP and URIQA settings): not data, kept out of the union.
+    _SERVER_GRAPHS = frozenset(
+        ("http://www.openlinksw.com/schemas/virtrdf#", "http://www.w3.org/ns/ldp#", "http://localuriqaserver/sparql")
+    )
     _GRAPHS_TTL = 2.0  # seconds a loaded elsewhere graph may stay unseen
 
     def __init__(self, query_url: str, update_url: str | None = None, timeout: float = 60.0) -> None:
@@ -224,9 +254,13 @@ class RemoteStore:
     def query(
         self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None, timeout: float | None = None
     ) -> QueryResult:
+        if query_form(sparql) is None:
+            raise QuerySyntaxError(
+                "not a query: after its PREFIX and BASE lines it must be SELECT, ASK, CONSTRUCT or DESCRIBE"
+            )
         if base_iri:  # a BASE of the query's own, written after this one, still wins
             sparql = f"BASE <{base_iri}>\n{sparql}"
-        if not dataset.given and not declares_dataset(sparql):
+        if not dataset.given and dataset.union_default_graph and not declares_dataset(sparql):
             graphs = tuple(self.named_graphs())
             dataset = Dataset(graphs, graphs)
         return self._send(sparql, dataset, timeout)
@@ -237,7 +271,10 @@ class RemoteStore:
         form += [("named-graph-uri", g) for g in dataset.named_graphs]
         try:
             response = self._http.post(
-                self.query_url, data=form, headers={"Accept": self._ACCEPT}, timeout=timeout or self.timeout
+                self.query_url,
+                data=form,
+                headers={"Accept": self._ACCEPT_TRIPLES if asks_for_triples(sparql) else self._ACCEPT_SOLUTIONS},
+                timeout=timeout or self.timeout,
             )
         except requests.Timeout as error:
             raise QueryTimeoutError(
@@ -260,15 +297,27 @@ class RemoteStore:
     def named_graphs(self) -> list[str]:
         fetched, graphs = self._graphs
         if time.monotonic() - fetched >= self._GRAPHS_TTL:
-            result = self._send("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", Dataset())
-            assert isinstance(result, ox.QuerySolutions)
-            graphs = tuple(sorted(row["g"].value for row in result))
+            names = self._graph_names("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+            if None in names:  # Virtuoso leaves ?g unbound for an empty GRAPH pattern (and takes seconds on DISTINCT)
+                names = self._graph_names("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+            graphs = tuple(sorted(g for g in names if g is not None and g not in self._SERVER_GRAPHS))
             self._graphs = (time.monotonic(), graphs)
         return list(graphs)
 
-    def update(self, sparql_update: str) -> None:
+    def _graph_names(self, sparql: str) -> set[str | None]:
+        result = self._send(sparql, Dataset())
+        assert isinstance(result, ox.QuerySolutions)
+        return {None if row["g"] is None else row["g"].value for row in result}
+
+    def version(self) -> None:
+        """Others may write to a remote server, so there is no version to go by."""
+        return None
+
+    def update(self, sparql_update: str, base_iri: str | None = None) -> None:
         if not self.update_url:
             raise StoreError("this store has no update endpoint configured (--update-url), so it cannot be loaded")
+        if base_iri:  # on the same line, so the server's error positions keep their line numbers
+            sparql_update = f"BASE <{base_iri}> {sparql_update}"
         try:
             response = self._http.post(
                 self.update_url,
@@ -278,6 +327,8 @@ class RemoteStore:
             )
         except requests.RequestException as error:
             raise StoreError(f"the remote update endpoint {self.update_url} did not answer: {error}") from error
+        self._graphs = (-self._GRAPHS_TTL, ())
+        if response.status_code == 400:
+            raise QuerySyntaxError(response.text.strip() or "the remote endpoint rejected the update")
         if response.status_code >= 300:
             raise StoreError(f"the remote update endpoint answered {response.status_code}: {response.text[:500]}")
-        self._graphs = (-self._GRAPHS_TTL, ())

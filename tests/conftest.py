@@ -31,7 +31,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
         try:
             if requests.get(url, timeout=2).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # gunicorn listens before its worker is ready
             pass
         time.sleep(0.2)
     process.kill()
