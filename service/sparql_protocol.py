@@ -51,27 +51,32 @@ def body_text(req: Request) -> str:
         abort(400, f"The request body is not valid UTF-8 (byte {error.start}).")
 
 
-def _parameters(req: Request) -> tuple[MultiDict[str, str], str | None]:
-    """The protocol parameters and the query text, whichever way the request carries them."""
+def protocol_parameters(req: Request, operation: str, direct: str) -> tuple[MultiDict[str, str], list[str]]:
+    """The protocol parameters and the operation's texts (`query` or `update`), whichever way the request
+    carries them: URL parameters, a form-encoded body, or the text itself as the body (`direct` media type)."""
     params: MultiDict[str, str] = MultiDict(req.args)
     if req.method in ("GET", "HEAD"):
-        queries = params.getlist("query")
-    elif req.mimetype == FORM:
+        return params, params.getlist(operation)
+    if req.mimetype == FORM:
         body_text(req)  # checks the declared charset and the encoding
         for key, values in req.form.lists():
             params.setlist(key, params.getlist(key) + values)
-        queries = params.getlist("query")
-    elif req.mimetype == DIRECT:
-        queries = [body_text(req), *params.getlist("query")]
-    elif req.mimetype == UPDATE:
+        return params, params.getlist(operation)
+    if req.mimetype == direct:
+        return params, [body_text(req), *params.getlist(operation)]
+    given = f"'{req.mimetype}'" if req.mimetype else "no Content-Type"
+    abort(
+        415,
+        f"A POST to {req.path} must have Content-Type {FORM} (with the {operation}=… parameter) or {direct} "
+        f"(the {operation} as the body); this request had {given}.",
+    )
+
+
+def _parameters(req: Request) -> tuple[MultiDict[str, str], str | None]:
+    """The protocol parameters and the query text."""
+    if req.method == "POST" and req.mimetype == UPDATE:
         abort(415, UPDATES_REFUSED)
-    else:
-        given = f"'{req.mimetype}'" if req.mimetype else "no Content-Type"
-        abort(
-            415,
-            f"A POST to /sparql must have Content-Type {FORM} (with a query=… parameter) or {DIRECT} "
-            f"(the query as the body); this request had {given}.",
-        )
+    params, queries = protocol_parameters(req, "query", DIRECT)
     if params.getlist("update"):
         abort(400, UPDATES_REFUSED)
     if len(queries) > 1:

@@ -15,7 +15,7 @@ from service.app import services
 from service.auth import require_write_token
 from service.fetch_policy import check_fetches
 from service.sparql_lexer import Token, tokens
-from service.sparql_protocol import FORM, UPDATE, absolute_iri, body_text
+from service.sparql_protocol import UPDATE, absolute_iri, protocol_parameters
 from service.store import Dataset, QuerySyntaxError, UpdateError
 
 bp = Blueprint("update", __name__)
@@ -100,22 +100,8 @@ def update() -> Response:
 
 
 def _parameters(req: Request) -> tuple[MultiDict[str, str], str]:
-    """The protocol parameters and the update text, whichever way the request carries them."""
-    params: MultiDict[str, str] = MultiDict(req.args)
-    if req.mimetype == FORM:
-        body_text(req)  # checks the declared charset and the encoding
-        for key, values in req.form.lists():
-            params.setlist(key, params.getlist(key) + values)
-        updates = params.getlist("update")
-    elif req.mimetype == UPDATE:
-        updates = [body_text(req), *params.getlist("update")]
-    else:
-        given = f"'{req.mimetype}'" if req.mimetype else "no Content-Type"
-        abort(
-            415,
-            f"A POST to /update must have Content-Type {FORM} (with an update=… parameter) or {UPDATE} "
-            f"(the update as the body); this request had {given}.",
-        )
+    """The protocol parameters and the update text."""
+    params, updates = protocol_parameters(req, "update", UPDATE)
     if params.getlist("query"):
         abort(400, "/update takes SPARQL Update only; send queries (the 'query' parameter) to /sparql.")
     if not updates:
