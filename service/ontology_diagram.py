@@ -189,7 +189,10 @@ def _place(columns: list[list[Box]], model: DiagramModel) -> tuple[float, float]
     for column, height in zip(columns, heights, strict=True):
         width = 0.0
         for box in column:
-            texts = [depth * INDENT + len(_label(model, iri)) * CHAR_WIDTH for iri, depth in box.rows]
+            texts = [
+                depth * INDENT + len(_label(model, iri)) * CHAR_WIDTH * (1.12 if depth == 0 else 1.0)  # bold roots
+                for iri, depth in box.rows
+            ]
             texts += [len(note) * CHAR_WIDTH * 0.9 for note in box.notes]
             box.width = max(texts) + 2 * PAD
             width = max(width, box.width)

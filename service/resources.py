@@ -17,6 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -50,6 +51,7 @@ from service.web import (
     translate,
 )
 
+log = logging.getLogger(__name__)
 bp = Blueprint("resources", __name__)
 bp.after_request(remember_language)
 
@@ -221,7 +223,9 @@ def describe(iri: str) -> dict[str, Any] | None:
     for info in graph_info:
         for study in info["studies"]:
             studies.setdefault(study["iri"], {**ref(study["iri"]), "graph": info["iri"]})
-    asserted_graphs = Counter(g for values in properties.values() for v in values.values() for g in v.graphs)
+    asserted_graphs = Counter(
+        g for values in properties.values() for v in values.values() if not inferred_only(v.graphs) for g in v.graphs
+    )
     asserted_types = [v.term for v in properties.get(RDF_TYPE, {}).values() if not inferred_only(v.graphs)]
     return {
         "iri": iri,
@@ -470,7 +474,11 @@ def pylode_html(lang: str) -> str:
     docs = ontology_docs()
     with docs.lock:
         if key not in docs.pages:
-            docs.pages[key] = run_pylode(ntriples, lang)
+            try:
+                docs.pages[key] = run_pylode(ntriples, lang)
+            except Exception as error:  # a construct pyLODE cannot render must not take the page down
+                log.exception("pyLODE could not document the ontology")
+                return f'<p class="error" role="alert">{escape(translate("ontology_pylode_failed", error=error))}</p>'
         return docs.pages[key]
 
 

@@ -203,3 +203,13 @@ def test_pages_load_nothing_from_another_host(embedded_server: Server) -> None:
         for tag in re.findall(r"<link[^>]*>", response.text):
             href = re.search(r'href="([^"]*)"', tag)
             assert href and (href.group(1).startswith(("/", "data:"))), tag
+
+
+def test_pages_work_the_same_on_a_remote_sparql_server(remote_server: Server) -> None:
+    twin = requests.get(remote_server.url + "/id/kommun/1980", params={"format": "json", "lang": "sv"}).json()
+    county = next(s for s in twin["statements"] if s["property"]["iri"] == str(SAMV.county))
+    assert county["values"][0]["label"] == "Västmanlands län"
+    graph = parse(requests.get(remote_server.url + "/id/kommun/1980", headers={"Accept": "text/turtle"}), "turtle")
+    assert (VASTERAS, SAMV.county, VASTMANLAND) in graph
+    page = requests.get(remote_server.url + "/ontology", params={"lang": "en"}, headers={"Accept": "text/html"})
+    assert 'id="Municipality"' in page.text and "<svg" in page.text

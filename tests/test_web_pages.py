@@ -62,7 +62,11 @@ def test_language_by_parameter_then_cookie_then_browser(embedded_server: Server)
 
 
 def test_assets_serves_the_installed_files_it_names_and_nothing_else(embedded_server: Server) -> None:
-    for name, media in (("yasgui.min.js", "javascript"), ("yasgui.min.css", "text/css"), ("chart.umd.min.js", "javascript")):
+    for name, media in (
+        ("yasgui.min.js", "javascript"),
+        ("yasgui.min.css", "text/css"),
+        ("chart.umd.min.js", "javascript"),
+    ):
         response = requests.get(embedded_server.url + "/assets/" + name)
         assert response.status_code == 200, name
         assert media in response.headers["Content-Type"]

@@ -101,7 +101,6 @@
     if (answer.truncated) status.textContent += " " + t("truncated_note", { note: answer.truncated });
     csvButton.disabled = shown.kind !== "bindings";
     jsonButton.disabled = shown.kind === "graph";
-    csvButton.textContent = t("download_csv");
   }
 
   form.addEventListener("submit", (event) => {
