@@ -20,7 +20,7 @@ from service.auth import require_write_token
 from service.caching import answer_query
 from service.config import PROJECT_ROOT
 from service.executor import Executor, QueryJob
-from service.openapi import openapi_document
+from service.openapi import MAX_WHOLE_NUMBER, openapi_document
 from service.parameters import (
     LOOKUPS,
     TYPES,
@@ -160,8 +160,8 @@ def whole_number(params: MultiDict[str, str], name: str, minimum: int) -> int | 
     value = params.get(name)
     if not value:
         return None
-    if not value.strip().isdigit() or int(value) < minimum:
-        abort(400, f"The '{name}' parameter is a whole number of at least {minimum}; got '{value}'.")
+    if not value.strip().isdigit() or not minimum <= int(value) <= MAX_WHOLE_NUMBER:
+        abort(400, f"The '{name}' parameter is a whole number from {minimum} to {MAX_WHOLE_NUMBER}; got '{value}'.")
     return int(value)
 
 

@@ -15,7 +15,7 @@ from service.executor import Executor, InlineExecutor, Limits, WorkerPoolExecuto
 from service.fetch_policy import FetchRefused
 from service.formats import NotAcceptable
 from service.ingest.shipped import BuildCache, shipped_sources, sync
-from service.store import EmbeddedStore, RemoteStore, Store, StoreError
+from service.store import EmbeddedStore, QueryTimeoutError, RemoteStore, Store, StoreError
 
 if TYPE_CHECKING:
     from service.caching import ResultCache
@@ -140,6 +140,11 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     @app.errorhandler(FetchRefused)
     def fetch_refused(error: FetchRefused) -> Response:
         return error_response(400, str(error))
+
+    @app.errorhandler(QueryTimeoutError)
+    def too_long(error: QueryTimeoutError) -> Response:
+        """A query past its time limit: the request asked for more than the service gives, so a 4xx."""
+        return error_response(422, str(error))
 
     @app.errorhandler(StoreError)
     def unavailable(error: Exception) -> Response:

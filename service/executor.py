@@ -208,7 +208,7 @@ class WorkerPoolExecutor:
         try:
             worker = self._idle.get(timeout=seconds)
         except queue.Empty:
-            raise QueryTimeoutError(
+            raise StoreError(
                 f"The service is busy: no query worker became free within {seconds:g} s. Try again shortly."
             ) from None
         try:

@@ -13,12 +13,16 @@ from service.formats import BOOLEAN_FORMATS, GRAPH_FORMATS, RESULT_FORMATS, Form
 from service.parameters import BOOLEAN_WORDS, TYPES, ParameterSpec
 from service.saved_queries import Catalogue, SavedQuery
 
+MAX_WHOLE_NUMBER = 1_000_000_000  # the largest `offset` (or version): far beyond any answer, keeps paging in range
+
 JSON_TYPES: dict[str, Callable[[str], Any]] = {
     "integer": int,
     "decimal": lambda v: float(v.replace(",", ".")),
     "boolean": lambda v: BOOLEAN_WORDS[v.strip().lower()],
 }
 ERROR = {"$ref": "#/components/responses/Error"}
+# Answered by the HTTP server (gunicorn) before the request reaches the service, so there is no JSON body.
+URI_TOO_LONG = {"description": "The URL is over 8190 bytes: send the same parameters form-encoded with POST."}
 
 
 def formats_of(query: SavedQuery) -> tuple[Format, ...]:
@@ -85,7 +89,7 @@ def operation(query: SavedQuery, config: Config) -> dict[str, Any]:
             "name": "offset",
             "in": "query",
             "description": "Rows to skip before the answer starts.",
-            "schema": {"type": "integer", "minimum": 0, "default": 0},
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_WHOLE_NUMBER, "default": 0},
         },
     ]
     common = [
@@ -120,7 +124,10 @@ def operation(query: SavedQuery, config: Config) -> dict[str, Any]:
         },
         "Link": {"description": 'Paging: rel="next" and rel="prev" URLs.', "schema": {"type": "string"}},
     }
-    content: dict[str, Any] = {f.media_type: {"schema": {"type": "string"}} for f in formats}
+    content: dict[str, Any] = {
+        f.media_type: {"schema": {"type": ["array", "object"]} if f.media_type.endswith("json") else {"type": "string"}}
+        for f in formats
+    }
     if query.form in ("select", "ask"):
         content["application/sparql-results+json"] = {"schema": {"$ref": "#/components/schemas/SparqlResults"}}
     return {
@@ -138,6 +145,8 @@ def operation(query: SavedQuery, config: Config) -> dict[str, Any]:
             "400": ERROR,
             "404": ERROR,
             "406": ERROR,
+            "414": URI_TOO_LONG,
+            "422": ERROR,
             "503": ERROR,
         },
     }
@@ -193,7 +202,7 @@ def openapi_document(catalogue: Catalogue, config: Config, server: str) -> dict[
                     {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                     {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                 ],
-                "responses": {"200": {"description": "The definition."}, "404": ERROR},
+                "responses": {"200": {"description": "The definition."}, "400": ERROR, "404": ERROR},
             }
         },
         "/api/queries/{name}/parameters/{parameter}/values": {
@@ -205,7 +214,11 @@ def openapi_document(catalogue: Catalogue, config: Config, server: str) -> dict[
                     {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                     {"name": "parameter", "in": "path", "required": True, "schema": {"type": "string"}},
                 ],
-                "responses": {"200": {"description": "value and label of each allowed value."}, "404": ERROR},
+                "responses": {
+                    "200": {"description": "value and label of each allowed value."},
+                    "400": ERROR,
+                    "404": ERROR,
+                },
             }
         },
     }

@@ -396,7 +396,7 @@ def test_a_runaway_saved_query_is_stopped_while_others_are_answered(server: Serv
     assert still_running, "the cheap queries were answered while the runaway ran"
     assert answered == [[{"type": "literal", "value": "2011", "datatype": XSD + "gYear"}]] * 5
     response = outcome["response"]
-    assert response.status_code == 503 and "stopped after 2 s, the time limit" in message(response)
+    assert response.status_code == 422 and "stopped after 2 s, the time limit" in message(response)
     response = get(server, "runaway", timeout="soon")
     assert response.status_code == 400 and "'timeout' parameter is a number of seconds" in message(response)
 

@@ -187,7 +187,7 @@ def test_a_query_that_runs_too_long_is_explained(page: Page, embedded_server: Se
     set_query(page, f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?a {many} VALUES ?b {many} VALUES ?c {many} }}")
     page.get_by_role("button", name="Run").click()
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("503", timeout=30_000)
+    expect(alert).to_contain_text("422", timeout=30_000)
     expect(alert).to_contain_text("time limit")
     expect(alert).to_contain_text("Narrow the query down")
 

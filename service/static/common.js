@@ -106,6 +106,7 @@ const Samverkan = (() => {
     } else {
       heading.textContent = t("error_status", { status: `${answer.status} ${answer.statusText || ""}`.trim() });
       if (answer.status === 400) hint = t("error_hint_400");
+      else if (answer.status === 422) hint = t("error_hint_422");
       else if (answer.status === 503) hint = t("error_hint_503");
       else if (answer.status === 413) hint = t("error_hint_413");
     }
