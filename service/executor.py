@@ -140,6 +140,7 @@ class InlineExecutor:
 def _serve_queries(connection: Connection, store_path: str, limits: Limits) -> None:
     """A worker process: answer jobs from the pipe with the store opened read-only, until the pipe closes."""
     store = EmbeddedStore(store_path)
+    store.named_graphs()  # opens the store now, not on the first query
     while True:
         try:
             job: QueryJob = connection.recv()
@@ -170,7 +171,8 @@ class WorkerPoolExecutor:
         self.store_path = store_path
         self.limits = limits
         self._context = multiprocessing.get_context("spawn")  # fork is unsafe with threads and RocksDB
-        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        # Last in, first out: the most recently used worker has the warmest caches.
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
