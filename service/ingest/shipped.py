@@ -2,12 +2,13 @@
 
 Each source is a set of files that makes one or more named graphs (a study makes its own graph and the graph
 of what the reasoner inferred from it). A digest of those files, of the files the result also depends on (the
-ontology a study is reasoned against) and of this package's version (the code that reads them is part of the
+ontology a study is reasoned against) and of this package's code (the code that reads them is part of the
 result) is kept in the catalogue graph, so a start-up rebuilds only the sources whose files changed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from service import __version__
+import service
 from service.catalogue import GraphContent, recorded_digests, replace_graphs
 from service.ingest import DataFileError, read_rdf
 from service.ingest.progress import Progress
@@ -40,11 +41,23 @@ class BuiltGraph:
     triples: list[ox.Triple]
 
 
+@functools.cache
+def code_digest() -> str:
+    """A digest of this package's code: the code that reads the files is part of what a source builds, so a
+    changed reader (or reasoner) rebuilds every graph, as a changed file rebuilds its own."""
+    sha = hashlib.sha256()
+    package = Path(service.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        sha.update(str(path.relative_to(package)).encode())
+        sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
 @dataclass(frozen=True)
 class BuildCache:
     """Graphs built before, by digest: a new in-memory store need not validate and reason over every study again.
 
-    A digest covers the source files, everything the result depends on and the package version, so an entry
+    A digest covers the source files, everything the result depends on and the package's code, so an entry
     is never stale; a cache that cannot be written is simply not used.
     """
 
@@ -84,7 +97,7 @@ class GraphSource:
     inputs: tuple[Path, ...] = ()  # relative to root: other files the result depends on
 
     def digest(self) -> str:
-        sha = hashlib.sha256(__version__.encode())
+        sha = hashlib.sha256(code_digest().encode())
         for name in (*self.files, *self.inputs):
             path = self.root / name
             sha.update(str(name).encode())
