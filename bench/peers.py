@@ -57,7 +57,7 @@ QUERIES = ("lookup", "join-group-by", "compare-studies", "construct")
 SAVED_QUERY = "compare-studies"
 SELECT_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples"
-TIMEOUT = 300.0  # seconds one request may take before it counts as an error
+TIMEOUT = 300.0  # seconds one request may take before it counts as an error (--timeout)
 TOO_SLOW = 30.0  # a cold request slower than this is not repeated
 
 
@@ -114,11 +114,12 @@ class Request:
     url: str
     params: dict[str, Any]
     accept: str
+    timeout: float
 
     def send(self, session: requests.Session) -> requests.Response:
         if self.method == "GET":
-            return session.get(self.url, params=self.params, headers={"Accept": self.accept}, timeout=TIMEOUT)
-        return session.post(self.url, data=self.params, headers={"Accept": self.accept}, timeout=TIMEOUT)
+            return session.get(self.url, params=self.params, headers={"Accept": self.accept}, timeout=self.timeout)
+        return session.post(self.url, data=self.params, headers={"Accept": self.accept}, timeout=self.timeout)
 
 
 def query_texts(manifest: dict[str, Any]) -> dict[str, str]:
@@ -130,15 +131,17 @@ def query_texts(manifest: dict[str, Any]) -> dict[str, str]:
     return texts
 
 
-def requests_for(system: str, base: str, texts: dict[str, str], manifest: dict[str, Any]) -> dict[str, Request]:
+def requests_for(
+    system: str, base: str, texts: dict[str, str], manifest: dict[str, Any], timeout: float
+) -> dict[str, Request]:
     endpoint = {"oxigraph": "/query", "virtuoso": "/sparql", "rdflib-endpoint": "/"}.get(system, "/sparql")
     made = {}
     for name, text in texts.items():
         accept = GRAPH_ACCEPT if name == "construct" else SELECT_ACCEPT
-        made[name] = Request("POST", base + endpoint, {"query": text}, accept)
+        made[name] = Request("POST", base + endpoint, {"query": text}, accept, timeout)
     if system.startswith("samverkan"):
         params = {"study": manifest["studies"][:2], "dimension": "form"}
-        made[SAVED_QUERY] = Request("GET", f"{base}/api/queries/{SAVED_QUERY}", params, SELECT_ACCEPT)
+        made[SAVED_QUERY] = Request("GET", f"{base}/api/queries/{SAVED_QUERY}", params, SELECT_ACCEPT, timeout)
     return made
 
 
@@ -214,7 +217,10 @@ def hammer(request: Request, clients: int, max_requests: int, seconds: float) ->
     return sample
 
 
-def measure(requests_by_query: dict[str, Request], repeats: int, seconds: float) -> dict[str, Any]:
+def measure(
+    requests_by_query: dict[str, Request], repeats: int, seconds: float, cached: bool = False
+) -> dict[str, Any]:
+    """Cold and warm figures for each query; a system with a result cache is measured warm however slow cold was."""
     results: dict[str, Any] = {}
     for name in QUERIES:
         request = requests_by_query[name]
@@ -231,7 +237,7 @@ def measure(requests_by_query: dict[str, Request], repeats: int, seconds: float)
         except requests.RequestException as failure:
             cold = time.perf_counter() - start
             entry = {"cold_ms": round(1000 * cold, 2), "status": None, "error": str(failure)[:300]}
-        if entry["status"] == 200 and cold < TOO_SLOW:
+        if entry["status"] == 200 and (cold < TOO_SLOW or cached):
             entry["c1"] = hammer(request, 1, repeats, seconds).summary()
             entry["c4"] = hammer(request, 4, 2 * repeats, seconds).summary()
         elif entry["status"] == 200:
@@ -267,7 +273,7 @@ def run_samverkan(data: Path, manifest: dict[str, Any], work: Path, args: argpar
             continue
         port = free_port()
         serve = [str(BIN / "samverkan"), "serve", "--store", str(store), "--no-shipped-data", "--port", str(port)]
-        serve += ["--workers", str(args.workers), "--query-timeout", str(TIMEOUT), *extra]
+        serve += ["--workers", str(args.workers), "--query-timeout", str(args.timeout), *extra]
         print(f"  {system}", flush=True)
         with running(serve, f"http://127.0.0.1:{port}/health", work / f"{system}.log") as started:
             base = f"http://127.0.0.1:{port}"
@@ -275,7 +281,12 @@ def run_samverkan(data: Path, manifest: dict[str, Any], work: Path, args: argpar
                 "load_s": round(load, 2),
                 "imports_s": imports,
                 "start_s": round(started, 2),
-                "queries": measure(requests_for(system, base, args.texts, manifest), args.repeats, args.seconds),
+                "queries": measure(
+                    requests_for(system, base, args.texts, manifest, args.timeout),
+                    args.repeats,
+                    args.seconds,
+                    cached=not extra,
+                ),
             }
     return results
 
@@ -289,7 +300,9 @@ def run_oxigraph(data: Path, manifest: dict[str, Any], work: Path, args: argpars
     print("  oxigraph", flush=True)
     with running(serve, f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", work / "oxigraph.log") as started:
         base = f"http://127.0.0.1:{port}"
-        queries = measure(requests_for("oxigraph", base, args.texts, manifest), args.repeats, args.seconds)
+        queries = measure(
+            requests_for("oxigraph", base, args.texts, manifest, args.timeout), args.repeats, args.seconds
+        )
     return {"oxigraph": {"load_s": round(load, 2), "start_s": round(started, 2), "queries": queries}}
 
 
@@ -304,7 +317,9 @@ def run_virtuoso(data: Path, manifest: dict[str, Any], work: Path, args: argpars
     with running(serve, f"http://127.0.0.1:{http_port}/sparql?query=ASK%7B%7D", work / "virtuoso.log", env) as up:
         load = timed_run([script, "load", str(sql_port), str(data / "all.nq"), "urn:bench:unnamed"])
         base = f"http://127.0.0.1:{http_port}"
-        queries = measure(requests_for("virtuoso", base, args.texts, manifest), args.repeats, args.seconds)
+        queries = measure(
+            requests_for("virtuoso", base, args.texts, manifest, args.timeout), args.repeats, args.seconds
+        )
     return {"virtuoso": {"load_s": round(load, 2), "start_s": round(up, 2), "queries": queries}}
 
 
@@ -318,7 +333,9 @@ def run_rdflib_endpoint(data: Path, manifest: dict[str, Any], work: Path, args: 
     ask = f"http://127.0.0.1:{port}/?query=ASK%7B%7D"
     with running(serve, ask, work / "rdflib-endpoint.log") as started:  # it parses the file before it listens
         base = f"http://127.0.0.1:{port}"
-        queries = measure(requests_for("rdflib-endpoint", base, args.texts, manifest), args.repeats, args.seconds)
+        queries = measure(
+            requests_for("rdflib-endpoint", base, args.texts, manifest, args.timeout), args.repeats, args.seconds
+        )
     return {"rdflib-endpoint": {"load_s": round(started, 2), "start_s": round(started, 2), "queries": queries}}
 
 
@@ -455,6 +472,7 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, of {', '.join(SYSTEMS)}")
     parser.add_argument("--repeats", type=int, default=40, help="warm requests per query with 1 client (x2 with 4)")
     parser.add_argument("--seconds", type=float, default=6.0, help="at most this long for each warm series")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds a request may take [300]")
     parser.add_argument("--workers", type=int, default=2, help="HTTP worker processes of our service [2]")
     parser.add_argument("--virtuoso-buffers", type=int, default=200_000, help="Virtuoso NumberOfBuffers (8 kB)")
     parser.add_argument("--work", type=Path, help="folder for data and stores (default: a temporary one)")

@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT))
 from service.ingest.sheets import COLUMNS  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-WORKER_TIMEOUT = 1800
 
 # --- The study, as a researcher would code it ----------------------------------------------------------------
 
@@ -119,9 +118,11 @@ POOLS = {
 }
 
 
-def luhn_orgnr(prefix: str, rng: random.Random) -> str:
-    """A well-formed organisationsnummer NNNNNN-NNNN with a valid check digit (Luhn)."""
-    digits = prefix + "".join(str(rng.randrange(10)) for _ in range(9 - len(prefix)))
+def luhn_orgnr(prefix: str, number: int) -> str:
+    """The `number`th organisationsnummer NNNNNN-NNNN starting with `prefix`, with a valid check digit (Luhn).
+
+    Numbered, not drawn at random, so that no two made-up actors share one (the loader would merge them)."""
+    digits = f"{prefix}{number:0{9 - len(prefix)}d}"
     total = sum(sum(divmod(int(d) * (2 - i % 2), 10)) for i, d in enumerate(digits))
     return f"{digits[:6]}-{digits[6:]}{(10 - total % 10) % 10}"
 
@@ -131,17 +132,20 @@ def municipalities() -> list[tuple[str, str]]:
         return [(row["kommunkod"], row["name_sv"]) for row in csv.DictReader(handle)]
 
 
-def actor_pools(rng: random.Random) -> dict[str, list[Actor]]:
-    pools = {
-        kind: [Actor(f"{base} {n:04d}", kind, luhn_orgnr(prefix, rng) if prefix else "") for n in range(1, size + 1)]
-        for kind, (size, base, prefix) in POOLS.items()
-    }
+def actor_pools() -> dict[str, list[Actor]]:
+    numbered: dict[str, int] = {}  # organisationsnummer handed out per prefix
+    pools: dict[str, list[Actor]] = {}
+    for kind, (size, base, prefix) in POOLS.items():
+        pools[kind] = []
+        for n in range(1, size + 1):
+            numbered[prefix] = numbered.get(prefix, 0) + 1
+            pools[kind].append(Actor(f"{base} {n:04d}", kind, luhn_orgnr(prefix, numbered[prefix]) if prefix else ""))
     pools["kommun"] = [Actor(name, "kommun", "") for _, name in municipalities()]
     return pools
 
 
 def collaborations(count: int, rng: random.Random) -> list[Collaboration]:
-    pools = actor_pools(rng)
+    pools = actor_pools()
     kommuner = municipalities()
     made = []
     for n in range(1, count + 1):
@@ -317,14 +321,14 @@ def run_pipeline(folder: Path, store_dir: Path, rows: int) -> dict[str, Any]:
     return {"steps": steps, "triples": len(contents[0].triples), "inferred": len(contents[1].triples), **peak_memory()}
 
 
-def in_subprocess(*args: str) -> dict[str, Any]:
+def in_subprocess(timeout: float, *args: str) -> dict[str, Any]:
     """This script's worker command in a fresh interpreter; the last line it prints is its JSON result."""
     try:
         run = subprocess.run(
-            [sys.executable, __file__, *args], capture_output=True, text=True, timeout=WORKER_TIMEOUT, check=False
+            [sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
-        return {"error": f"stopped after {WORKER_TIMEOUT} s"}
+        return {"error": f"stopped after {timeout:.0f} s"}
     if run.returncode != 0:
         return {"error": (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1][:200]}
     return dict(json.loads(run.stdout.strip().splitlines()[-1]))
@@ -364,7 +368,9 @@ def save(name: str, about: dict[str, str], rows: list[dict[str, Any]], columns: 
     return text
 
 
-def reasoning(sizes: list[int], engines: list[str], repeat: int, limits: dict[str, int]) -> None:
+def reasoning(
+    sizes: list[int], engines: list[str], runs_at: Callable[[int], range], limits: dict[str, int], timeout: float
+) -> None:
     """Each engine at each size, in fresh processes; an engine is skipped above its limit (it would take hours)."""
     about = machine()
     rows = []
@@ -379,7 +385,7 @@ def reasoning(sizes: list[int], engines: list[str], repeat: int, limits: dict[st
                 if size > limits.get(engine, sys.maxsize):
                     rows.append(row | {"error": f"not run above {limits[engine]:,} observations"})
                     continue
-                runs = [in_subprocess("_reasoning", engine, str(graphs), str(size)) for _ in range(repeat)]
+                runs = [in_subprocess(timeout, "_reasoning", engine, str(graphs), str(size)) for _ in runs_at(size)]
                 rows.append(row | median_run(runs, lambda r: float(r["seconds"])))
                 print(rows[-1], flush=True)
             same = [
@@ -397,7 +403,7 @@ def reasoning(sizes: list[int], engines: list[str], repeat: int, limits: dict[st
     print(save("reasoning", about, rows, columns.split()))
 
 
-def pipeline(sizes: list[int], repeat: int) -> None:
+def pipeline(sizes: list[int], runs_at: Callable[[int], range], timeout: float) -> None:
     """`samverkan load` of a generated study, step by step; validate = read + build + SHACL."""
     about = machine()
     rows = []
@@ -405,8 +411,8 @@ def pipeline(sizes: list[int], repeat: int) -> None:
         for size in sizes:
             folder = generate(Path(tmp, f"study-{size}"), size)
             runs = [
-                in_subprocess("_pipeline", str(folder), str(Path(tmp, f"store-{size}-{n}")), str(size))
-                for n in range(repeat)
+                in_subprocess(timeout, "_pipeline", str(folder), str(Path(tmp, f"store-{size}-{n}")), str(size))
+                for n in runs_at(size)
             ]
             run = median_run(runs, lambda r: float(sum(r["steps"].values())))
             if "error" in run:
@@ -436,6 +442,14 @@ def pipeline(sizes: list[int], repeat: int) -> None:
     print("\n".join(f"{r['observations']}: {r.get('steps', r.get('error'))}" for r in rows))
 
 
+REPEAT_HELP = "runs per measurement up to 10,000 observations (larger ones run once); the median is reported"
+
+
+def repeated(times: int) -> Callable[[int], range]:
+    """How many runs a size gets: repeats where they are cheap, one run above 10,000 observations."""
+    return lambda size: range(times if size <= 10_000 else 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -445,11 +459,13 @@ def main() -> None:
     gen.add_argument("--seed", type=int, default=1)
     load = commands.add_parser("pipeline", help="time each step of `samverkan load` on generated studies")
     load.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    load.add_argument("--repeat", type=int, default=1, help="runs per size; the median is reported")
+    load.add_argument("--repeat", type=int, default=3, help=REPEAT_HELP)
+    load.add_argument("--timeout", type=float, default=4 * 3600, help="seconds a run may take")
     rsn = commands.add_parser("reasoning", help="compare HermiT, the pyoxigraph rules and owlrl by size")
     rsn.add_argument("--sizes", type=int, nargs="+", default=[500, 1_000, 2_000, 5_000, 10_000, 100_000])
     rsn.add_argument("--engines", nargs="+", default=["hermit", "rules", "owlrl"])
-    rsn.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
+    rsn.add_argument("--repeat", type=int, default=3, help=REPEAT_HELP)
+    rsn.add_argument("--timeout", type=float, default=1800, help="seconds a run may take")
     rsn.add_argument("--hermit-max", type=int, default=5_000, help="do not run HermiT above this many observations")
     rsn.add_argument("--owlrl-max", type=int, default=2_000, help="do not run owlrl above this many observations")
     for name in ("_reasoning", "_pipeline"):  # workers, run in a fresh process by the commands above
@@ -460,9 +476,9 @@ def main() -> None:
         print(generate(args.folder, args.observations, args.seed))
     elif args.command == "reasoning":
         limits = {"hermit": args.hermit_max, "owlrl": args.owlrl_max}
-        reasoning(args.sizes, args.engines, args.repeat, limits)
+        reasoning(args.sizes, args.engines, repeated(args.repeat), limits, args.timeout)
     elif args.command == "pipeline":
-        pipeline(args.sizes, args.repeat)
+        pipeline(args.sizes, repeated(args.repeat), args.timeout)
     elif args.command == "_reasoning":
         engine, folder, rows = args.args
         print(json.dumps(run_reasoning(engine, Path(folder), int(rows))))

@@ -47,7 +47,6 @@ CONSTRUCT_COUNTIES = PREFIXES + "CONSTRUCT { ?c samv:lanskod ?code } WHERE { ?c 
 @dataclass
 class Virtuoso:
     server: Server
-    sql_port: int
     graphs: set[str]  # the named graphs bulk-loaded into it
     catalogue: list[ox.Quad]  # the dcterms:modified of each graph, as exported
 
@@ -91,7 +90,7 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
     try:
         subprocess.run([SCRIPT, "load", str(sql_port), str(dump), f"{ID}unnamed"], check=True)
         subprocess.run([SCRIPT, "allow-update", str(sql_port)], check=True)
-        yield Virtuoso(server, sql_port, graphs, catalogue)
+        yield Virtuoso(server, graphs, catalogue)
     finally:
         server.stop()
 
