@@ -147,10 +147,28 @@ def _serve_queries(connection: Connection, store_path: str, limits: Limits) -> N
         except (EOFError, OSError):
             return
         try:
-            result = store.query(job.sparql, job.dataset, base_iri=job.base_iri)
-            connection.send(("answer", answer(result, job, limits)))
+            connection.send(("answer", _answer_reopening(store, job, limits)))
         except Exception as error:  # sent back to be raised in the request that asked
             connection.send(("error", error))
+
+
+def _answer_reopening(store: EmbeddedStore, job: QueryJob, limits: Limits) -> QueryAnswer:
+    """Run a job; if a concurrent write removed files this read-only snapshot still used, reopen and run again."""
+    for attempt in range(2):
+        try:
+            return answer(store.query(job.sparql, job.dataset, base_iri=job.base_iri), job, limits)
+        except (OSError, RuntimeError) as error:
+            if not _stale_snapshot(error):
+                raise
+            if attempt == 1:
+                raise StoreError(f"the store changed while this query read it; please try again ({error})") from error
+            store.reopen()
+    raise AssertionError("unreachable")
+
+
+def _stale_snapshot(error: Exception) -> bool:
+    text = str(error)
+    return "Corruption" in text or "No such file or directory" in text
 
 
 @dataclass(eq=False)

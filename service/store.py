@@ -158,11 +158,24 @@ class EmbeddedStore:
     def _read(self) -> ox.Store:
         version = self.version()
         if self._reader is None or self._reader[0] != version:
-            try:
-                self._reader = (version, ox.Store.read_only(self.path))
-            except OSError as error:
-                raise StoreError(f"the store at {self.path} cannot be opened: {error}") from error
+            for attempt in range(3):  # a writer may be replacing the files the open reads
+                try:
+                    self._reader = (version, ox.Store.read_only(self.path))
+                    break
+                except OSError as error:
+                    if attempt == 2:
+                        raise StoreError(f"the store at {self.path} cannot be opened: {error}") from error
+                    time.sleep(0.05)
+        assert self._reader is not None
         return self._reader[1]
+
+    def reopen(self) -> None:
+        """Forget the read-only handle, so the next read sees the store's files as they are now.
+
+        A read-only handle is a snapshot of the file list: a write that compacts the store may delete files
+        it still points to, and reading them then fails until the store is opened again.
+        """
+        self._reader = None
 
     @contextmanager
     def _writer(self) -> Iterator[ox.Store]:
