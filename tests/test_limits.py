@@ -108,20 +108,22 @@ def test_answers_are_cut_at_the_row_cap_and_say_so(limited_server: Server) -> No
 def test_a_remote_store_query_is_abandoned_at_its_time_limit(tmp_path: Path) -> None:
     # The remote server's own limit ends the query we abandon, so it does not keep a core busy.
     oxigraph = start_oxigraph(tmp_path, "--timeout-s", "4")
-    server = start_samverkan(
-        tmp_path,
-        "--query-url",
-        oxigraph.url + "/query",
-        "--update-url",
-        oxigraph.url + "/update",
-        "--query-timeout",
-        "2",
-    )
     try:
-        response = requests.get(server.url + "/sparql", params={"query": RUNAWAY}, timeout=60)
-        assert response.status_code == 422
-        assert "stopped after 2 s" in response.text
-        assert cheap_query(server.url + "/sparql") >= 0
+        server = start_samverkan(
+            tmp_path,
+            "--query-url",
+            oxigraph.url + "/query",
+            "--update-url",
+            oxigraph.url + "/update",
+            "--query-timeout",
+            "2",
+        )
+        try:
+            response = requests.get(server.url + "/sparql", params={"query": RUNAWAY}, timeout=60)
+            assert response.status_code == 422
+            assert "stopped after 2 s" in response.text
+            assert cheap_query(server.url + "/sparql") >= 0
+        finally:
+            server.stop()
     finally:
-        server.stop()
         oxigraph.stop()
