@@ -237,7 +237,7 @@ def _add_new(store: ox.Store, facts: Graph) -> None:
 
 def _study_facts(store: ox.Store, data: Graph) -> Graph:
     """What infer() returns: the new facts, and the classes the schema alone implies for individuals the study
-    names (without typing them so itself)."""
+    names but does not give those classes itself."""
     facts = _new_facts(store)
     query = f"""SELECT ?s ?c WHERE {{ GRAPH {_SCHEMA_NEW} {{ ?s a ?c }}
         FILTER(isIRI(?s) && !STRSTARTS(STR(?c), "{_EXPRESSION}")) }}"""
