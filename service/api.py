@@ -94,11 +94,7 @@ def values_url(query: SavedQuery, spec: ParameterSpec) -> str | None:
 
 def definition(query: SavedQuery, versions: tuple[SavedQuery, ...]) -> dict[str, Any]:
     return {
-        "name": query.name,
-        "title": query.title.as_json(),
-        "description": query.description.as_json(),
-        "tags": list(query.tags),
-        "view": dict(query.view),
+        **query.summary(),
         "form": query.form,
         "parameters": [spec.as_json(values_url(query, spec)) for spec in query.parameters],
         "origin": query.origin,

@@ -111,6 +111,16 @@ class SavedQuery:
         lines = self.text.splitlines(keepends=True)
         return "".join(lines[len(header_lines(self.text)) :]).lstrip("\n")
 
+    def summary(self) -> dict[str, Any]:
+        """The metadata every listing of the query shows (the API's catalogue, the web gallery)."""
+        return {
+            "name": self.name,
+            "title": self.title.as_json(),
+            "description": self.description.as_json(),
+            "tags": list(self.tags),
+            "view": dict(self.view),
+        }
+
     def parameter(self, name: str) -> ParameterSpec | None:
         return next((spec for spec in self.parameters if spec.name == name), None)
 

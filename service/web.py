@@ -323,11 +323,7 @@ def parameter_choices(query: SavedQuery) -> dict[str, list[dict[str, str]]]:
 
 def gallery_entry(query: SavedQuery) -> dict[str, Any]:
     return {
-        "name": query.name,
-        "title": query.title.as_json(),
-        "description": query.description.as_json(),
-        "tags": list(query.tags),
-        "view": dict(query.view),
+        **query.summary(),
         "parameters": [spec.name for spec in query.parameters],
         "page": url_for("web.saved_query", name=query.name),
         "api": url_for("api.run_query", name=query.name),
