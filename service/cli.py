@@ -113,7 +113,7 @@ def serve(host: str, port: int, workers: int, threads: int, **settings: Any) -> 
 
     Every option but --host, --port, --workers and --threads is a setting of service/config.py of the same name.
     """
-    from service import serving
+    from service.http import serving
 
     config = Config(**{name: value for name, value in settings.items() if value is not None})
     click.echo(f"Samverkan KG: loading, then serving at http://{host}:{port}/sparql", err=True)
@@ -350,7 +350,7 @@ def export(
 
 
 def _open(config: Config) -> Store:
-    from service.app import open_store
+    from service.runtime import open_store
 
     return open_store(config)
 

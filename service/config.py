@@ -7,6 +7,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
+# Studies of up to this many triples are reasoned over with HermiT, larger ones with rules (docs/reasoning.md).
+HERMIT_MAX_TRIPLES = 25_000
 
 
 @dataclass(frozen=True)
@@ -45,4 +47,4 @@ class Config:
     result_cache_mb: int = 64
     # Studies of up to this many triples are reasoned over with HermiT (complete OWL 2 DL, needs Java); larger
     # ones with rules in Oxigraph, as HermiT's time grows faster than the study (docs/reasoning.md, BENCHMARKS.md).
-    hermit_max_triples: int = 25_000
+    hermit_max_triples: int = HERMIT_MAX_TRIPLES

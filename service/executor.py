@@ -1,7 +1,10 @@
-"""Running one query for an HTTP request: under a time limit and a row cap, answered in the negotiated format.
+"""Running one query: under a time limit and a row cap, answered in the negotiated format.
 
-Every endpoint that runs SPARQL (the protocol endpoint, saved queries, pages) goes through `Executor.run`,
-so the limits and the SERVICE allow-list hold everywhere and results are serialised in one place.
+Every query the service runs (the protocol endpoint, saved queries, pages, lookups) goes through
+`Executor.run`, so the limits and the SERVICE allow-list hold everywhere and results are serialised in one
+place (`render`). The answer path has three steps, each named once: `Executor.run` gives an `Answer`;
+`Services.answer` (service/runtime.py) adds the ETag and the result cache; `respond` (service/http/answers.py)
+makes it an HTTP response.
 
 Oxigraph cannot cancel a query, so on the embedded store each query runs in a worker process that opens
 the store read-only; a worker past its deadline is killed and replaced, and the request is answered with
@@ -11,6 +14,7 @@ a clear error before a byte of the result is sent. A remote store is asked with 
 from __future__ import annotations
 
 import itertools
+import json
 import multiprocessing
 import queue
 import threading
@@ -21,11 +25,9 @@ from multiprocessing.process import BaseProcess
 from typing import Protocol
 
 import pyoxigraph as ox
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
 
 from service.fetch_policy import check_service_calls
-from service.formats import candidates_for, choose, serialize
+from service.formats import candidates_for, negotiate, serialize
 from service.store import Dataset, EmbeddedStore, GraphResult, QueryResult, QueryTimeoutError, Store, StoreError
 
 
@@ -54,7 +56,7 @@ class QueryJob:
 
 
 @dataclass(frozen=True)
-class QueryAnswer:
+class Answer:
     body: bytes
     media_type: str
     kind: str  # "bindings", "boolean" or "graph"
@@ -88,12 +90,12 @@ def kind_of(result: QueryResult) -> str:
     return "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
 
 
-def answer(result: QueryResult, job: QueryJob, limits: Limits) -> QueryAnswer:
+def render(result: QueryResult, job: QueryJob, limits: Limits) -> Answer:
     """Negotiate the format, apply the row cap and serialise (NotAcceptable when no format fits)."""
-    fmt = choose(candidates_for(result), job.format, parse_accept_header(job.accept, MIMEAccept))
+    fmt = negotiate(candidates_for(result), job.format, job.accept)
     max_rows = min(job.max_rows or limits.max_rows, limits.max_rows)
     kept, rows, truncated = capped(result, max_rows, job.offset)
-    return QueryAnswer(serialize(kept, fmt), fmt.media_type, kind_of(result), rows, truncated)
+    return Answer(serialize(kept, fmt), fmt.media_type, kind_of(result), rows, truncated)
 
 
 def timeout_message(seconds: float) -> str:
@@ -107,11 +109,26 @@ def timeout_message(seconds: float) -> str:
 class Executor(Protocol):
     limits: Limits
 
-    def run(self, job: QueryJob) -> QueryAnswer: ...
+    def run(self, job: QueryJob) -> Answer: ...
 
     def status(self) -> dict[str, int]: ...
 
-    def close(self) -> None: ...
+
+Binding = dict[str, dict[str, str]]  # one row of SPARQL 1.1 JSON results: variable -> term
+
+
+def select(executor: Executor, sparql: str) -> list[Binding]:
+    """Every row of a SELECT the service runs for itself (lookups, pages), as SPARQL JSON bindings.
+
+    Run by the executor like any other query, page by page when the service's row cap is below the
+    answer's size, so a page or a parameter's list of values is never silently cut short.
+    """
+    found: list[Binding] = []
+    while True:
+        answer = executor.run(QueryJob(sparql, format="json", offset=len(found)))
+        found += json.loads(answer.body)["results"]["bindings"]
+        if not answer.truncated or not answer.rows:
+            return found
 
 
 class InlineExecutor:
@@ -121,20 +138,17 @@ class InlineExecutor:
         self.store = store
         self.limits = limits
 
-    def run(self, job: QueryJob) -> QueryAnswer:
+    def run(self, job: QueryJob) -> Answer:
         check_service_calls(job.sparql, self.limits.service_endpoints, job.base_iri)
         seconds = job.time_limit(self.limits)
         try:
             result = self.store.query(job.sparql, job.dataset, base_iri=job.base_iri, timeout=seconds)
         except QueryTimeoutError as error:
             raise QueryTimeoutError(f"{timeout_message(seconds)} ({error})") from error
-        return answer(result, job, self.limits)
+        return render(result, job, self.limits)
 
     def status(self) -> dict[str, int]:
         return {}
-
-    def close(self) -> None:
-        pass
 
 
 def _serve_queries(connection: Connection, store_path: str, limits: Limits) -> None:
@@ -152,11 +166,11 @@ def _serve_queries(connection: Connection, store_path: str, limits: Limits) -> N
             connection.send(("error", error))
 
 
-def _answer_reopening(store: EmbeddedStore, job: QueryJob, limits: Limits) -> QueryAnswer:
+def _answer_reopening(store: EmbeddedStore, job: QueryJob, limits: Limits) -> Answer:
     """Run a job; if a concurrent write removed files this read-only snapshot still used, reopen and run again."""
     for attempt in range(2):
         try:
-            return answer(store.query(job.sparql, job.dataset, base_iri=job.base_iri), job, limits)
+            return render(store.query(job.sparql, job.dataset, base_iri=job.base_iri), job, limits)
         except (OSError, RuntimeError) as error:
             if not _stale_snapshot(error):
                 raise
@@ -193,7 +207,6 @@ class WorkerPoolExecutor:
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
-        self._closed = False
         for _ in range(size):
             self._idle.put(self._start_worker())
 
@@ -215,13 +228,9 @@ class WorkerPoolExecutor:
             self._workers.discard(worker)
         worker.stop()
 
-        def start() -> None:
-            if not self._closed:
-                self._idle.put(self._start_worker())
+        threading.Thread(target=lambda: self._idle.put(self._start_worker()), daemon=True).start()
 
-        threading.Thread(target=start, daemon=True).start()
-
-    def run(self, job: QueryJob) -> QueryAnswer:
+    def run(self, job: QueryJob) -> Answer:
         check_service_calls(job.sparql, self.limits.service_endpoints, job.base_iri)
         seconds = job.time_limit(self.limits)
         deadline = time.monotonic() + seconds
@@ -243,7 +252,7 @@ class WorkerPoolExecutor:
         self._idle.put(worker)
         if status == "error":
             raise payload
-        assert isinstance(payload, QueryAnswer)
+        assert isinstance(payload, Answer)
         return payload
 
     def status(self) -> dict[str, int]:
@@ -251,11 +260,3 @@ class WorkerPoolExecutor:
         with self._lock:
             alive = sum(worker.process.is_alive() for worker in self._workers)
         return {"query_workers": alive, "idle_query_workers": self._idle.qsize()}
-
-    def close(self) -> None:
-        self._closed = True
-        with self._lock:
-            workers = list(self._workers)
-            self._workers.clear()
-        for worker in workers:
-            worker.stop()

@@ -1,7 +1,8 @@
-"""Result formats and content negotiation, shared by every endpoint that answers with query results.
+"""Formats and the one content negotiation of the service: query results, RDF graphs and pages.
 
 A client chooses a format with the `Accept` header (q-values honoured) or, for links and for
-SPARQLWrapper, with a `format`, `output` or `results` parameter, which wins over `Accept`.
+SPARQLWrapper, with a `format`, `output` or `results` parameter, which wins over `Accept`. The
+negotiation is core, not HTTP: a query worker chooses the format once it knows the kind of result.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from service.namespaces import PREFIXES
 from service.store import GraphResult, QueryResult
@@ -45,6 +47,10 @@ RESULT_FORMATS: tuple[Format, ...] = (
     Format("tsv", "text/tab-separated-values", (), results=ox.QueryResultsFormat.TSV),
 )
 BOOLEAN_FORMATS = RESULT_FORMATS[:2]
+# A page (resource, ontology, gallery …) in HTML, or its data as plain JSON (its "JSON twin", as in Datasette).
+HTML = Format("html", "text/html", ("application/xhtml+xml",))
+JSON_TWIN = Format("json", "application/json", ())
+PAGE_FORMATS = (HTML, JSON_TWIN)
 GRAPH_FORMATS: tuple[Format, ...] = (
     Format("turtle", "text/turtle", ("application/turtle", "application/x-turtle", "ttl"), rdf=ox.RdfFormat.TURTLE),
     Format("ntriples", "application/n-triples", ("text/plain", "nt", "n-triples"), rdf=ox.RdfFormat.N_TRIPLES),
@@ -72,8 +78,11 @@ def _names(fmt: Format) -> tuple[str, ...]:
     return (fmt.name, fmt.media_type, *fmt.aliases)
 
 
-def choose(candidates: Sequence[Format], requested: str | None, accept: MIMEAccept) -> Format:
-    """Pick the format: an explicit `format` parameter first, then `Accept`, then the default."""
+def negotiate(candidates: Sequence[Format], requested: str | None, accept: str | MIMEAccept) -> Format:
+    """Pick the format: an explicit `format` parameter (or a Content-Type) first, then `Accept`, then the
+    first candidate. Where two candidates share a name, the earlier wins (a page's JSON before JSON-LD)."""
+    if isinstance(accept, str):
+        accept = parse_accept_header(accept, MIMEAccept)
     if requested:
         wanted = requested.strip().lower()
         for fmt in candidates:
@@ -89,7 +98,7 @@ def choose(candidates: Sequence[Format], requested: str | None, accept: MIMEAcce
     best = accept.best_match(offered)
     if best is None:
         raise NotAcceptable(
-            "None of the media types in the Accept header can express this result; this endpoint can give: "
+            "None of the media types in the Accept header can express this result; it is available as: "
             + ", ".join(f.media_type for f in candidates)
         )
     return next(fmt for fmt in candidates if best in _names(fmt))

@@ -48,3 +48,19 @@ PREFIXES: dict[str, str] = {
     "void": "http://rdfs.org/ns/void#",
     "sd": "http://www.w3.org/ns/sparql-service-description#",
 }
+
+RDF_TYPE = PREFIXES["rdf"] + "type"
+XSD = PREFIXES["xsd"]
+
+
+def curie(iri: str) -> str:
+    """The IRI shortened with our usual prefixes (samv:Actor, id:kommun/1980), or unchanged.
+
+    rdflib's NamespaceManager.curie splits an IRI at its last '/' or '#' before it looks for a prefix, so it
+    cannot write id:kommun/1980; the longest of our namespaces that starts the IRI is taken instead.
+    """
+    best = max((ns for ns in PREFIXES.values() if iri.startswith(ns) and len(iri) > len(ns)), key=len, default=None)
+    if best is None:
+        return iri
+    prefix = next(p for p, ns in PREFIXES.items() if ns == best)
+    return f"{prefix}:{iri[len(best) :]}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -22,10 +22,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from service.namespaces import ID
+from service.namespaces import ID, XSD
 from service.sparql_lexer import tokens
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 LOOKUPS = Path(__file__).resolve().parent / "lookups"
 
 Term = ox.NamedNode | ox.Literal
@@ -371,6 +370,15 @@ def term_from_json(binding: Mapping[str, str]) -> Term | None:
         datatype = binding.get("datatype")
         return ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
     return None
+
+
+def term_rows(bindings: Iterable[Mapping[str, Mapping[str, str]]]) -> list[Row]:
+    """SPARQL JSON result rows as RDF terms (what lookups give parameter resolution)."""
+    rows: list[Row] = []
+    for binding in bindings:
+        terms = {name: term_from_json(value) for name, value in binding.items()}
+        rows.append({name: term for name, term in terms.items() if term is not None})
+    return rows
 
 
 def arguments(

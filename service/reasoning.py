@@ -34,13 +34,12 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from service.config import Config
-from service.namespaces import PREFIXES
+from service.config import HERMIT_MAX_TRIPLES
+from service.namespaces import curie
 
 Source = Graph | Path | str
 """An rdflib Graph, or the path of an RDF file whose format rdflib can tell from its suffix (.ttl, .nt …)."""
 
-HERMIT_MAX_TRIPLES = Config.hermit_max_triples
 """Studies with more triples than this are reasoned over with the rules, not HermiT (measured: BENCHMARKS.md)."""
 
 _INPUT_IRI = "urn:samverkan:reasoning:input"
@@ -519,10 +518,9 @@ def _select(store: ox.Store, query: str) -> ox.QuerySolutions:
 
 
 def _curie(term: URIRef) -> str:
-    for prefix, namespace in PREFIXES.items():
-        if term.startswith(namespace):
-            return f"{prefix}:{term[len(namespace) :]}"
-    return f"<{term}>"
+    """A term in an explanation: shortened with our prefixes, else written as SPARQL writes an IRI."""
+    short = curie(str(term))
+    return short if short != str(term) else f"<{term}>"
 
 
 def _iris(terms: Iterable[URIRef]) -> str:

@@ -1,7 +1,7 @@
 """SPARQL text as tokens: the one lexer for the checks that must read a query or update without parsing it.
 
 Used for a query's dataset clause and form (service/store.py), the URLs a query or update would make the
-server fetch (service/fetch_policy.py), and where an update's WHERE clause starts (service/update_protocol.py).
+server fetch (service/fetch_policy.py), and where an update's WHERE clause starts (service/update_dataset.py).
 Strings, IRIs and comments are whole tokens, so a keyword inside one is never taken for code, and the
 character classes are those of the SPARQL 1.1 grammar (section 19.8), so a token ends where Oxigraph's
 parser ends it (`ex:a.SERVICE` is one prefixed name; `?load` a variable; `"x"@load` a language tag).

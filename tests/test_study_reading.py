@@ -22,8 +22,8 @@ from service.ingest.schema import Schema
 from service.ingest.sheets import read_sheets
 from service.ingest.study import build_study
 from service.ingest.studygraph import StudyGraph, StudyProblems
+from service.ingest.validation import Origin, validate
 from service.namespaces import ID, ONTOLOGY
-from service.validation import Origin, validate
 
 TEMPLATES = ROOT / "data" / "templates"
 HEADER = (

@@ -20,6 +20,7 @@ import pyoxigraph as ox
 
 import service
 from service.catalogue import GraphContent, recorded_digests, replace_graphs
+from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
 from service.ingest.progress import Progress
 from service.ingest.reference import reference_triples
@@ -126,7 +127,14 @@ def _rdf_source(graph: str, title: str, root: Path, files: tuple[Path, ...]) -> 
     return GraphSource((graph,), root, files, build)
 
 
-def study_source(root: Path, folder: Path, schema: Schema, progress: Progress | None = None) -> GraphSource:
+def study_source(
+    root: Path,
+    folder: Path,
+    schema: Schema,
+    progress: Progress | None = None,
+    *,
+    hermit_max_triples: int = HERMIT_MAX_TRIPLES,
+) -> GraphSource:
     """A study folder (study.yaml + coding sheets, or Turtle files): its graph and its inferred graph.
 
     `samverkan load` and the start-up share this, so a study is validated and reasoned over the same way.
@@ -140,7 +148,7 @@ def study_source(root: Path, folder: Path, schema: Schema, progress: Progress | 
         files = sorted(folder.glob("*.ttl"))
 
     def build() -> list[BuiltGraph]:
-        study = prepare_study(folder, schema, progress or Progress())
+        study = prepare_study(folder, schema, progress or Progress(), hermit_max_triples=hermit_max_triples)
         return [
             BuiltGraph(study_graph(identifier), study.title, to_oxigraph(study.asserted)),
             BuiltGraph(inferred_graph(identifier), f"Inferred from: {study.title}", to_oxigraph(study.inferred)),
@@ -164,7 +172,9 @@ def study_folders(parent: Path) -> list[Path]:
     return sorted(p for p in parent.glob("*") if p.is_dir() and ((p / STUDY_FILE).is_file() or any(p.glob("*.ttl"))))
 
 
-def shipped_sources(root: Path, examples: bool = True) -> list[GraphSource]:
+def shipped_sources(
+    root: Path, examples: bool = True, *, hermit_max_triples: int = HERMIT_MAX_TRIPLES
+) -> list[GraphSource]:
     """The ontology, the vocabularies, the reference lists, each study under data/studies/ and, unless left out,
     each example study under data/examples/."""
     reference = Path("data", "reference")
@@ -191,7 +201,7 @@ def shipped_sources(root: Path, examples: bool = True) -> list[GraphSource]:
     folders = study_folders(root / "data" / "studies")
     if examples:
         folders += study_folders(root / "data" / "examples")
-    sources += [study_source(root, folder, schema) for folder in folders]
+    sources += [study_source(root, folder, schema, hermit_max_triples=hermit_max_triples) for folder in folders]
     return sources
 
 

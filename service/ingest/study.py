@@ -22,6 +22,7 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
 
+from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
 from service.ingest.period import Period
 from service.ingest.progress import Progress
@@ -30,9 +31,9 @@ from service.ingest.schema import Schema, to_rdflib
 from service.ingest.sheets import Row, read_sheets, sheet_files
 from service.ingest.study_yaml import Activity, read_metadata, study_id
 from service.ingest.studygraph import SAMV, STUDY_FILE, StudyGraph, StudyProblems
+from service.ingest.validation import Origin, validate
 from service.namespaces import BASE, ID, ONTOLOGY
 from service.reasoning import InconsistentStudyError, ReasonerUnavailable, infer
-from service.validation import Origin, validate
 
 SEPARATOR = "|"
 LEAD_ROLE = URIRef(ID + "concept/aktorsroll/ledande-aktor")
@@ -478,7 +479,9 @@ class PreparedStudy:
     inferred: Graph
 
 
-def prepare_study(folder: Path, schema: Schema, progress: Progress) -> PreparedStudy:
+def prepare_study(
+    folder: Path, schema: Schema, progress: Progress, *, hermit_max_triples: int = HERMIT_MAX_TRIPLES
+) -> PreparedStudy:
     """Build, validate (SHACL) and reason over a study folder: study.yaml with coding sheets, or Turtle files.
 
     Raises StudyProblems listing every problem (resolution and SHACL together), also when the reasoner finds
@@ -499,7 +502,7 @@ def prepare_study(folder: Path, schema: Schema, progress: Progress) -> PreparedS
         context = schema.beside(asserted)
     progress.start("reasoning", "triples")
     try:
-        inferred = infer(context, asserted)
+        inferred = infer(context, asserted, hermit_max_triples=hermit_max_triples)
     except InconsistentStudyError as error:
         where = "".join(f"; {note}" for note in notes)
         message = f"the reasoner refused the study: {error}{where}"

@@ -18,7 +18,7 @@ from service.ingest import DataFileError
 from service.ingest.period import Period
 from service.ingest.resolve import Resolver, Unresolved, normalise, quoted, slug
 from service.ingest.studygraph import SAMV, STUDY_FILE, StudyGraph
-from service.validation import Origin
+from service.ingest.validation import Origin
 
 STUDY_KEYS = (
     "id",

@@ -11,8 +11,8 @@ from rdflib.term import Node
 
 from service.ingest import DataFileError
 from service.ingest.sheets import COLUMNS
+from service.ingest.validation import Origin
 from service.namespaces import ID, ONTOLOGY
-from service.validation import Origin
 
 SAMV = Namespace(ONTOLOGY)
 STUDY_FILE = "study.yaml"

@@ -10,7 +10,8 @@ import hmac
 
 from flask import abort, request
 
-from service.app import error_response, services
+from service.http.context import services
+from service.http.errors import error_response
 
 WRITES_CLOSED = (
     "Writes are closed on this service: it was started without a write token, so SPARQL Update (/update), "

@@ -3,7 +3,7 @@
 `?graph=IRI` names a named graph and `?default` the store's own default graph (not the union of all
 graphs that /sparql queries see by default). GET and HEAD read a graph in any RDF format, chosen as on
 /sparql, and are open to everyone: the same triples can be read with a query. PUT (replace), POST (add)
-and DELETE need the write token (service/auth.py). Each change is one SPARQL Update, so it lands whole
+and DELETE need the write token (service/http/auth.py). Each change is one SPARQL Update, so it lands whole
 or not at all, and changes the data version like every other write.
 """
 
@@ -12,12 +12,12 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, request
 
-from service.app import services
-from service.auth import require_write_token
-from service.caching import answer_query
 from service.executor import QueryJob
-from service.formats import GRAPH_FORMATS
-from service.sparql_protocol import absolute_iri, requested_format
+from service.formats import GRAPH_FORMATS, NotAcceptable, negotiate
+from service.http.answers import answer, respond
+from service.http.auth import require_write_token
+from service.http.context import services
+from service.http.params import absolute_iri, requested_format
 from service.store import Dataset
 
 bp = Blueprint("graph_store", __name__)
@@ -54,13 +54,16 @@ def read() -> Response:
         format=requested_format(request.args),
         accept=request.headers.get("Accept", ""),
     )
-    return answer_query(job).response()
+    return respond(answer(job))
 
 
 def _body() -> list[ox.Triple]:
     """The triples of the request body, in the RDF format its Content-Type names."""
     media_type = request.mimetype
-    fmt = next((f for f in GRAPH_FORMATS if media_type in (f.media_type, *f.aliases)), None)
+    try:
+        fmt = negotiate(GRAPH_FORMATS, media_type, "") if media_type else None
+    except NotAcceptable:
+        fmt = None
     if fmt is None or fmt.rdf is None:
         given = f"'{media_type}'" if media_type else "no Content-Type"
         abort(

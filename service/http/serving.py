@@ -23,8 +23,8 @@ from service.store import memory_folder
 
 def prepare_store(config: Config) -> str | None:
     """Load what changed in ontology/ and data/; returns an error message for the researcher, or None."""
-    from service.app import load_shipped_data, open_store
     from service.ingest import DataFileError
+    from service.runtime import load_shipped_data, open_store
     from service.store import StoreError
 
     try:
@@ -55,7 +55,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        from service.app import create_app
+        from service.http import create_app
 
         return create_app(replace(self.config, load_shipped_data=False))
 

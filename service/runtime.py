@@ -1,0 +1,115 @@
+"""What a running service shares: its settings, store, query executor, result cache and saved queries.
+
+Built once per application from a Config (create_app in service/http/ keeps it on the app); nothing here
+knows about HTTP, so the command line, the tests and the web views use the same objects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from service.caching import CachedAnswer, ResultCache, etag_for
+from service.config import Config
+from service.executor import Binding, Executor, InlineExecutor, Limits, QueryJob, WorkerPoolExecutor, select
+from service.fetch_policy import calls_service
+from service.ingest.shipped import BuildCache, shipped_sources, sync
+from service.parameters import LOOKUPS, Row, term_rows
+from service.saved_queries import QueryLibrary
+from service.store import EmbeddedStore, RemoteStore, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+def open_store(config: Config) -> Store:
+    if config.query_url:
+        return RemoteStore(config.query_url, config.update_url)
+    return EmbeddedStore(config.store_path)
+
+
+def open_executor(config: Config, store: Store) -> Executor:
+    """Worker processes for the embedded store (so a runaway query can be stopped); inline for a remote one."""
+    limits = Limits(
+        timeout=config.query_timeout, max_rows=config.max_rows, service_endpoints=config.allowed_service_endpoints
+    )
+    if isinstance(store, EmbeddedStore):
+        return WorkerPoolExecutor(store.path, limits, config.query_workers)
+    return InlineExecutor(store, limits)
+
+
+def load_shipped_data(config: Config, store: Store) -> list[str]:
+    """Bring the store up to date with ontology/ and data/ (only what changed); returns the graphs loaded."""
+    cache = BuildCache(config.build_cache) if config.build_cache else None
+    sources = shipped_sources(
+        config.data_root, examples=config.load_examples, hermit_max_triples=config.hermit_max_triples
+    )
+    return sync(store, sources, cache)
+
+
+@dataclass
+class Services:
+    """What every part of a running service shares; one per application, no globals."""
+
+    config: Config
+    store: Store
+    executor: Executor
+    cache: ResultCache
+    library: QueryLibrary = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.library = QueryLibrary(self.config.queries_dir, self.config.user_queries_dir, self._scheme_names)
+        catalogue = self.library.current()  # read now, so every bad file is logged before the first request
+        log.info("%d saved queries, %d problems", len(catalogue.queries), len(catalogue.problems))
+
+    def select(self, sparql: str) -> list[Binding]:
+        """A SELECT the service runs for itself, every row (service/executor.py `select`)."""
+        return select(self.executor, sparql)
+
+    def lookup(self, sparql: str) -> list[Row]:
+        """The same rows as RDF terms, as parameter resolution needs them."""
+        return term_rows(self.select(sparql))
+
+    def _scheme_names(self) -> set[str] | None:
+        try:
+            found = self.lookup((LOOKUPS / "schemes.rq").read_text(encoding="utf-8"))
+        except StoreError:  # the scheme names are then checked when a query runs
+            return None
+        return {row["value"].value.rsplit("/", 1)[-1] for row in found if "value" in row}
+
+    def answer(
+        self, job: QueryJob, *, is_current: Callable[[str], bool] = lambda etag: False, extra: Sequence[str] = ()
+    ) -> CachedAnswer:
+        """Answer a query: nothing if the client's copy (`is_current(etag)`) is current, else from the result
+        cache, else run by the executor (and kept if the data did not change meanwhile).
+
+        `extra`: anything else that shapes the answer and is not in the job (e.g. a saved query's version).
+        """
+        version = self.store.version()
+        if version is None or calls_service(job.sparql):
+            return CachedAnswer(self.executor.run(job), None, "off")
+        etag = etag_for(version, job, self.executor.limits.max_rows, extra)
+        if is_current(etag):
+            self.cache.count_not_modified()
+            return CachedAnswer(None, etag, "hit")
+        cached = self.cache.get(etag)
+        if cached is not None:
+            return CachedAnswer(cached, etag, "hit")
+        answer = self.executor.run(job)
+        if self.store.version() != version:  # a write landed while it ran: which data it saw is unknown
+            return CachedAnswer(answer, None, "miss")
+        self.cache.put(etag, answer)
+        return CachedAnswer(answer, etag, "miss")
+
+
+def open_services(config: Config, store: Store | None = None) -> Services:
+    """The shared services for `config`: its store (or the one given), loaded with the shipped data if asked."""
+    store = store or open_store(config)
+    if config.load_shipped_data:
+        load_shipped_data(config, store)
+    return Services(
+        config=config,
+        store=store,
+        executor=open_executor(config, store),
+        cache=ResultCache(config.result_cache_mb * 1024 * 1024),
+    )
