@@ -191,7 +191,9 @@ def _import_kolada(config: Config, files: list[Path], kpis: tuple[str, ...], yea
             wanted = [kpi for given in kpis for kpi in given.split(",") if kpi]
             pages += kolada.fetch(wanted, sorted(kolada.known_municipalities(store)), span, api)
         imported, empty = kolada.import_pages(store, pages)
-    except (DataFileError, kolada.KoladaFetchError, StoreError) as error:
+    except kolada.KoladaFetchError as error:
+        raise click.ClickException(f"{error}\nNothing was stored; try again when Kolada answers.") from error
+    except (DataFileError, StoreError) as error:
         raise click.ClickException(str(error)) from error
     for line in imported:
         click.echo(str(line))

@@ -332,6 +332,7 @@ def test_a_bad_answer_names_url_and_status_and_stores_nothing(
     second = next(path for path in stand_in.requested if "page=2" in path)
     url = f"http://127.0.0.1:{stand_in.server_port}{second}"
     assert message.format(url=url) in result.stderr
+    assert "nothing was loaded" in result.stderr or "Nothing was stored" in result.stderr
     assert store_contents(store_path) == before
 
 
