@@ -18,6 +18,7 @@ VOID_TRIPLES = ox.NamedNode("http://rdfs.org/ns/void#triples")
 DCT_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
 DCT_MODIFIED = ox.NamedNode("http://purl.org/dc/terms/modified")
 DCT_TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
+DCT_CITATION = ox.NamedNode("http://purl.org/dc/terms/bibliographicCitation")
 SOURCE_DIGEST = ox.NamedNode(ONTOLOGY + "sourceDigest")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -31,6 +32,7 @@ class GraphContent:
     sources: Sequence[str]
     digest: str
     title: str | None = None
+    citation: str | None = None  # how users must credit the source, when its terms ask for it ("Källa: Kolada")
 
     def description(self, now: datetime) -> list[ox.Triple]:
         g = ox.NamedNode(self.graph)
@@ -43,6 +45,8 @@ class GraphContent:
         triples += [ox.Triple(g, DCT_SOURCE, ox.Literal(source)) for source in self.sources]
         if self.title:
             triples.append(ox.Triple(g, DCT_TITLE, ox.Literal(self.title)))
+        if self.citation:
+            triples.append(ox.Triple(g, DCT_CITATION, ox.Literal(self.citation)))
         return triples
 
 

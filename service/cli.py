@@ -134,7 +134,12 @@ def serve(host: str, port: int, workers: int, threads: int, **settings: Any) -> 
     help="With `kolada`: get this KPI from the Kolada API (repeatable).",
 )
 @click.option(
-    "--kolada-url", default="http://api.kolada.se/v2/", show_default=True, help="The Kolada API to fetch from."
+    "--years",
+    metavar="FIRST-LAST",
+    help="With --fetch: the years to get (e.g. 2010-2024; default 1990 to this year).",
+)
+@click.option(
+    "--kolada-url", default="https://api.kolada.se/v3", show_default=True, help="The Kolada API (v3) to fetch from."
 )
 def import_(
     store_path: str | None,
@@ -143,6 +148,7 @@ def import_(
     args: tuple[str, ...],
     graph: str | None,
     kpis: tuple[str, ...],
+    years: str | None,
     kolada_url: str,
 ) -> None:
     """Load any RDF file into its own named graph (`import FILE --graph IRI`), replacing what that graph held;
@@ -155,7 +161,7 @@ def import_(
     existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
     config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
     if args[:1] == ("kolada",):
-        _import_kolada(config, [existing_file.convert(a, None, None) for a in args[1:]], kpis, kolada_url)
+        _import_kolada(config, [existing_file.convert(a, None, None) for a in args[1:]], kpis, years, kolada_url)
         return
     if len(args) != 1 or not graph:
         raise click.UsageError("give one RDF file and --graph IRI (or `kolada FILE...` for Kolada key figures)")
@@ -169,19 +175,25 @@ def import_(
     click.echo(f"{len(triples)} triples from {file} in <{graph}>")
 
 
-def _import_kolada(config: Config, files: list[Path], kpis: tuple[str, ...], api: str) -> None:
+def _import_kolada(config: Config, files: list[Path], kpis: tuple[str, ...], years: str | None, api: str) -> None:
     from service.linking import kolada
 
     if not files and not kpis:
         raise click.UsageError("give Kolada JSON files, or --fetch KPI to get them from the Kolada API")
+    try:
+        span = kolada.year_span(years) if years else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--years") from error
     store = _open(config)
     try:
         pages = kolada.read_pages(files)
         if kpis:
             wanted = [kpi for given in kpis for kpi in given.split(",") if kpi]
-            pages += kolada.fetch(wanted, sorted(kolada.known_municipalities(store)), api)
+            pages += kolada.fetch(wanted, sorted(kolada.known_municipalities(store)), span, api)
         imported, empty = kolada.import_pages(store, pages)
-    except (DataFileError, kolada.KoladaFetchError, StoreError) as error:
+    except kolada.KoladaFetchError as error:
+        raise click.ClickException(f"{error}\nNothing was stored; try again when Kolada answers.") from error
+    except (DataFileError, StoreError) as error:
         raise click.ClickException(str(error)) from error
     for line in imported:
         click.echo(str(line))

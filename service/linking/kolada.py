@@ -1,16 +1,18 @@
 """Kolada key figures (nyckeltal) as RDF Data Cube observations on our municipality IRIs.
 
-Kolada (https://www.kolada.se, API v2 at http://api.kolada.se/v2/, documented at
-https://github.com/Hypergene/kolada) publishes key performance indicators (KPIs) per municipality, year
-and gender. Its municipality ids are SCB's kommunkoder, so each value lands on our
-`id/kommun/{kommunkod}` directly; an id that is not one of our municipalities (a region, a group) stops
-the import with the file and the value named, and nothing is loaded.
+Kolada (https://www.kolada.se) publishes key performance indicators (KPIs) per municipality, year and gender
+through its API v3 (https://api.kolada.se/v3, Swagger at /v3/docs; v2 is retired and answers 410 Gone). Its
+municipality ids are SCB's kommunkoder, so each value lands on our `id/kommun/{kommunkod}` directly; an id
+that is not one of our municipalities (a region, a group) stops the import with the file and the value
+named, and nothing is loaded.
 
 The same parser reads the JSON pages whichever way they came: from files saved from the API
-(`/v2/data/kpi/{kpi}/municipality/{id}/year/{y}` and `/v2/kpi/{id}`), or fetched live page by page
-(following `next_page`). Each KPI goes into its own named graph, replaced as a whole, so importing the
-same data again gives the same graph. The Data Cube structure (the qb:DataStructureDefinition, its
-component properties and the gender codes) is the same for every KPI and kept in a graph of its own.
+(`/v3/data/kpi/{kpi}/municipality/{ids}/year/{years}` and `/v3/kpi/{kpi}`), or fetched live page by page
+(following `next_url`, at most 25 years a request). Each KPI goes into its own named graph, replaced as a
+whole, so importing the same data again gives the same graph; Kolada's terms ask users to cite "Källa: Kolada",
+so the graph's catalogue entry and its qb:DataSet say so. The Data Cube structure (the
+qb:DataStructureDefinition, its component properties and the gender codes) is the same for every KPI: it is
+read from ontology/kolada-cube.ttl and kept in a graph of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,35 +33,36 @@ import requests
 
 from service import __version__
 from service.catalogue import GraphContent, replace_graphs
-from service.ingest import DataFileError
+from service.config import PROJECT_ROOT
+from service.ingest import DataFileError, read_rdf
 from service.namespaces import BASE, GRAPH, ID, ONTOLOGY, PREFIXES, municipality_iri
 from service.store import Store
 
-KOLADA_API = "http://api.kolada.se/v2/"
+KOLADA_API = "https://api.kolada.se/v3"
 KOLADA = BASE + "kolada#"  # the Data Cube component properties used for Kolada data
 GRAPH_KOLADA_STRUCTURE = GRAPH + "kolada"
+STRUCTURE_FILE = PROJECT_ROOT / "ontology" / "kolada-cube.ttl"
 STRUCTURE = ID + "kolada/structure"
 KPI_SCHEME = ID + "kolada/kpi"
 GENDER_SCHEME = ID + "kolada/gender"
 PUBLISHER = "RKA, Rådet för främjande av kommunala analyser (Kolada)"
+ATTRIBUTION = "Källa: Kolada"  # Kolada's terms: free to use, cite the source with these words
 USER_AGENT = f"SamverkanKG/{__version__} (https://w3id.org/samverkan/; Kolada key figures as RDF)"
-MUNICIPALITIES_PER_REQUEST = 100  # keeps the data URL well under the length Kolada accepts
-MAX_PAGES = 1000  # a next_page chain longer than this is a loop, not data
+# Kolada v3 refuses more than 25 years in one request; public clients report that it also limits the number of
+# municipality ids (to about 20), so both are sent in blocks. per_page may be up to 5000.
+YEARS_PER_REQUEST = 25
+MUNICIPALITIES_PER_REQUEST = 20
+PER_PAGE = 5000
+FIRST_YEAR = 1990  # fetched from this year on unless the caller names the years
+MAX_PAGES = 1000  # a next_url chain longer than this is a loop, not data
+V2_LINKS = ("next_page", "previous_page")  # how v2 linked its pages (v3 uses next_url)
 
 QB = "http://purl.org/linked-data/cube#"
-SDMX_DIMENSION = "http://purl.org/linked-data/sdmx/2009/dimension#"
-SDMX_MEASURE = "http://purl.org/linked-data/sdmx/2009/measure#"
-SDMX_CODE = "http://purl.org/linked-data/sdmx/2009/code#"
 RDF, RDFS, XSD, SKOS, DCT = (PREFIXES[p] for p in ("rdf", "rdfs", "xsd", "skos", "dcterms"))
 
 KPI_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 YEAR = re.compile(r"\d{4}")
-# Kolada's gender codes, with their Swedish and English labels and the SDMX code each one matches.
-GENDERS = {
-    "T": ("totalt", "total", "sex-T"),
-    "K": ("kvinnor", "women", "sex-F"),
-    "M": ("män", "men", "sex-M"),
-}
+YEAR_SPAN = re.compile(r"(\d{4})(?:-(\d{4}))?")
 
 
 def kolada_graph(kpi: str) -> str:
@@ -71,10 +76,16 @@ def kpi_iri(kpi: str) -> str:
 
 @dataclass(frozen=True)
 class Page:
-    """One JSON answer of the Kolada API: where it came from (a file or a URL) and its parsed body."""
+    """One JSON answer of the Kolada API: where it came from (a file or a URL), its parsed body and, when it was
+    fetched, the HTTP status it came with."""
 
     source: str
     body: Any
+    status: int | None = None
+
+    @property
+    def where(self) -> str:
+        return self.source if self.status is None else f"{self.source} (HTTP {self.status})"
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ class Value:
 class KoladaData:
     """What the pages hold, checked: KPI descriptions and values, by KPI."""
 
-    kpis: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> the /v2/kpi object
+    kpis: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> the /v3/kpi object
     values: dict[tuple[str, str, str, str], Value] = field(default_factory=dict)
     empty: int = 0  # values Kolada gives as null (not measured): no observation
     sources: dict[str, set[str]] = field(default_factory=dict)  # KPI id -> the files or URLs that mention it
@@ -103,6 +114,32 @@ class KoladaData:
 
 class KoladaFetchError(RuntimeError):
     """The Kolada API could not be reached or answered with an error."""
+
+
+# --- The structure --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The Data Cube structure shared by every KPI, and the gender codes it defines (all Kolada may send)."""
+
+    triples: list[ox.Triple]
+    genders: tuple[str, ...]
+
+
+@cache
+def structure() -> Structure:
+    """The structure as ontology/kolada-cube.ttl states it (fixed data, so kept out of the code)."""
+    triples = read_rdf(STRUCTURE_FILE, base_iri=BASE)
+    genders = sorted(
+        t.object.value
+        for t in triples
+        if t.predicate == _n(SKOS + "notation")
+        and isinstance(t.subject, ox.NamedNode)
+        and t.subject.value.startswith(GENDER_SCHEME + "/")
+        and isinstance(t.object, ox.Literal)
+    )
+    return Structure(triples, tuple(genders))
 
 
 # --- Reading pages -------------------------------------------------------------------------------------------
@@ -125,20 +162,35 @@ def _text(item: dict[str, Any], key: str) -> str:
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
 
 
+def shape_problem(body: Any) -> str | None:
+    """Why a JSON body is not a Kolada v3 answer page (None when it is one): for files and fetched pages alike."""
+    if isinstance(body, dict) and any(link in body for link in V2_LINKS):
+        return (
+            "a Kolada API v2 answer (its pages are linked by next_page); v2 is retired and answers 410 Gone: "
+            f"save the answer again from {KOLADA_API}, or fetch it (samverkan import kolada --fetch KPI)"
+        )
+    if not isinstance(body, dict) or not isinstance(body.get("values"), list):
+        return 'not a Kolada API v3 answer: expected {"values": […]} (and "next_url" when more pages follow)'
+    if body.get("next_url") is not None and not isinstance(body["next_url"], str):
+        return f"next_url: '{body['next_url']}' is not the URL of the next page"
+    return None
+
+
 def parse(pages: Sequence[Page], municipalities: set[str]) -> KoladaData:
-    """Check every page and collect its KPIs and values; DataFileError names each problem (file, position, value).
+    """Check every page and collect its KPIs and values; DataFileError names each problem (file or URL and status,
+    position, value).
 
     `municipalities` are the kommunkoder our graph knows; a value for any other id is a problem.
     """
     data = KoladaData()
     problems: dict[str, list[str]] = {}
     for page in pages:
-        found = problems.setdefault(page.source, [])
-        items = page.body.get("values") if isinstance(page.body, dict) else None
-        if not isinstance(items, list):
-            found.append('not a Kolada API answer: expected {"count": …, "values": […]}')
+        found = problems.setdefault(page.where, [])
+        problem = shape_problem(page.body)
+        if problem:
+            found.append(problem)
             continue
-        for i, item in enumerate(items):
+        for i, item in enumerate(page.body["values"]):
             where = f"values[{i}]"
             if not isinstance(item, dict):
                 found.append(f"{where}: expected an object")
@@ -184,8 +236,9 @@ def _read_data_item(
             problems.append(f"{at}: expected an object with gender, status and value")
             continue
         gender, number = _text(entry, "gender"), entry.get("value")
-        if gender not in GENDERS:
-            problems.append(f"{at}.gender: '{entry.get('gender')}' is not one of {', '.join(GENDERS)}")
+        genders = structure().genders
+        if gender not in genders:
+            problems.append(f"{at}.gender: '{entry.get('gender')}' is not one of {', '.join(genders)}")
         if number is not None and (isinstance(number, bool) or not isinstance(number, int | float)):
             problems.append(f"{at}.value: '{number}' is not a number (or null)")
         if problems:
@@ -208,45 +261,67 @@ def _read_data_item(
 
 
 def _follow(session: requests.Session, url: str) -> list[Page]:
-    """One API answer and every page its `next_page` links lead to."""
+    """One API answer and every page its `next_url` links lead to; any answer but a v3 page is an error."""
     pages: list[Page] = []
     next_url: str | None = url
     while next_url:
-        if len(pages) >= MAX_PAGES:
-            raise KoladaFetchError(f"Kolada sent more than {MAX_PAGES} pages for {url}; stopped")
+        if len(pages) >= MAX_PAGES or any(page.source == next_url for page in pages):
+            raise KoladaFetchError(f"Kolada's next_url links from {url} loop or pass {MAX_PAGES} pages; stopped")
         try:
             response = session.get(next_url, timeout=60)
         except requests.RequestException as error:
             raise KoladaFetchError(f"Kolada could not be reached ({next_url}): {error}") from error
-        if response.status_code != 200:
-            raise KoladaFetchError(f"Kolada answered {response.status_code} for {next_url}: {response.text[:200]}")
+        status = response.status_code
+        if status != 200:
+            retired = f" (this API is retired; Kolada's current one is {KOLADA_API})" if status == 410 else ""
+            raise KoladaFetchError(f"Kolada answered HTTP {status} for {next_url}{retired}: {response.text[:200]}")
         try:
             body = response.json()
         except ValueError as error:
-            raise KoladaFetchError(f"Kolada did not answer JSON for {next_url}") from error
-        pages.append(Page(next_url, body))
-        link = body.get("next_page") if isinstance(body, dict) else None
-        next_url = link if isinstance(link, str) and link else None
+            raise KoladaFetchError(f"Kolada answered HTTP {status} for {next_url}, but not with JSON") from error
+        problem = shape_problem(body)
+        if problem:
+            raise KoladaFetchError(f"Kolada answered HTTP {status} for {next_url} with {problem}")
+        pages.append(Page(next_url, body, status))
+        next_url = body.get("next_url") or None
     return pages
 
 
-def fetch(kpis: Sequence[str], municipalities: Sequence[str], api: str = KOLADA_API) -> list[Page]:
-    """The KPIs' descriptions and their values for our municipalities, every year, from the Kolada API."""
-    api = api if api.endswith("/") else api + "/"
+def year_span(text: str) -> range:
+    """`FIRST-LAST` (or one year) as the years to fetch; ValueError says what is wrong."""
+    match = YEAR_SPAN.fullmatch(text.strip())
+    if not match or int(match[2] or match[1]) < int(match[1]):
+        raise ValueError(f"'{text}' is not a year or a span of years such as {FIRST_YEAR}-2025")
+    return range(int(match[1]), int(match[2] or match[1]) + 1)
+
+
+def fetch(
+    kpis: Sequence[str], municipalities: Sequence[str], years: Sequence[int] | None = None, api: str = KOLADA_API
+) -> list[Page]:
+    """The KPIs' descriptions and their values for our municipalities from the Kolada API v3, by KPI,
+    municipality and year (from FIRST_YEAR to this year unless `years` are given), in blocks the API accepts.
+
+    Raises KoladaFetchError naming the URL and HTTP status of the first answer that is not a v3 page.
+    """
+    api = api.rstrip("/")
+    wanted = sorted(set(years if years is not None else range(FIRST_YEAR, date.today().year + 1)))
+    year_blocks = [wanted[i : i + YEARS_PER_REQUEST] for i in range(0, len(wanted), YEARS_PER_REQUEST)]
+    codes = sorted(municipalities)
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     pages = []
     for kpi in kpis:
         if not KPI_ID.fullmatch(kpi):
             raise KoladaFetchError(f"'{kpi}' is not a Kolada KPI id (e.g. N00945)")
-        described = _follow(session, f"{api}kpi/{kpi}")
-        if not any(isinstance(p.body, dict) and p.body.get("values") for p in described):
-            raise KoladaFetchError(f"Kolada has no KPI '{kpi}' ({api}kpi/{kpi} lists nothing)")
+        described = _follow(session, f"{api}/kpi/{kpi}")
+        if not any(page.body["values"] for page in described):
+            raise KoladaFetchError(f"Kolada has no KPI '{kpi}' ({api}/kpi/{kpi} lists nothing)")
         pages += described
-        codes = sorted(municipalities)
         for start in range(0, len(codes), MUNICIPALITIES_PER_REQUEST):
             chunk = ",".join(codes[start : start + MUNICIPALITIES_PER_REQUEST])
-            pages += _follow(session, f"{api}data/kpi/{kpi}/municipality/{chunk}")
+            for block in year_blocks:
+                span = ",".join(map(str, block))
+                pages += _follow(session, f"{api}/data/kpi/{kpi}/municipality/{chunk}/year/{span}?per_page={PER_PAGE}")
     return pages
 
 
@@ -261,80 +336,6 @@ def _t(subject: str, predicate: str, obj: ox.NamedNode | ox.Literal) -> ox.Tripl
     return ox.Triple(_n(subject), _n(predicate), obj)
 
 
-def _labels(subject: str, sv: str, en: str) -> list[ox.Triple]:
-    return [
-        _t(subject, RDFS + "label", ox.Literal(sv, language="sv")),
-        _t(subject, RDFS + "label", ox.Literal(en, language="en")),
-    ]
-
-
-def structure_triples() -> list[ox.Triple]:
-    """The Data Cube structure all Kolada datasets share: dimensions kpi, municipality, year, gender; measure value."""
-    triples = [_t(STRUCTURE, RDF + "type", _n(QB + "DataStructureDefinition"))]
-    triples += _labels(
-        STRUCTURE, "Kolada: nyckeltal per kommun, år och kön", "Kolada: key figures by municipality, year and gender"
-    )
-    components = [
-        (
-            "kpi",
-            "dimension",
-            "DimensionProperty",
-            None,
-            SKOS + "Concept",
-            KPI_SCHEME,
-            ("nyckeltal", "key figure (KPI)"),
-        ),
-        (
-            "municipality",
-            "dimension",
-            "DimensionProperty",
-            "refArea",
-            ONTOLOGY + "Municipality",
-            None,
-            ("kommun", "municipality"),
-        ),
-        ("year", "dimension", "DimensionProperty", "refPeriod", XSD + "gYear", None, ("år", "year")),
-        ("gender", "dimension", "DimensionProperty", "sex", SKOS + "Concept", GENDER_SCHEME, ("kön", "gender")),
-        ("value", "measure", "MeasureProperty", "obsValue", XSD + "decimal", None, ("värde", "value")),
-        ("status", "attribute", "AttributeProperty", None, XSD + "string", None, ("status", "status")),
-    ]
-    for order, (name, role, kind, sdmx, range_, code_list, (sv, en)) in enumerate(components, start=1):
-        prop, spec = KOLADA + name, f"{STRUCTURE}/{name}"
-        triples += [
-            _t(prop, RDF + "type", _n(QB + kind)),
-            _t(prop, RDF + "type", _n(QB + "ComponentProperty")),
-            _t(prop, RDFS + "range", _n(range_)),
-            _t(STRUCTURE, QB + "component", _n(spec)),
-            _t(spec, RDF + "type", _n(QB + "ComponentSpecification")),
-            _t(spec, QB + role, _n(prop)),
-            _t(spec, QB + "order", ox.Literal(str(order), datatype=_n(XSD + "integer"))),
-        ]
-        triples += _labels(prop, sv, en)
-        if sdmx:
-            namespace = SDMX_MEASURE if role == "measure" else SDMX_DIMENSION
-            triples.append(_t(prop, RDFS + "subPropertyOf", _n(namespace + sdmx)))
-        if code_list:
-            triples += [_t(prop, RDF + "type", _n(QB + "CodedProperty")), _t(prop, QB + "codeList", _n(code_list))]
-        if role == "attribute":
-            triples.append(_t(spec, QB + "componentRequired", ox.Literal("false", datatype=_n(XSD + "boolean"))))
-    for scheme, sv, en in (
-        (KPI_SCHEME, "Koladas nyckeltal", "Kolada's key figures"),
-        (GENDER_SCHEME, "Kön i Kolada", "Gender in Kolada"),
-    ):
-        triples += [_t(scheme, RDF + "type", _n(SKOS + "ConceptScheme")), *_labels(scheme, sv, en)]
-    for code, (sv, en, sdmx_code) in GENDERS.items():
-        concept = f"{GENDER_SCHEME}/{code}"
-        triples += [
-            _t(concept, RDF + "type", _n(SKOS + "Concept")),
-            _t(concept, SKOS + "inScheme", _n(GENDER_SCHEME)),
-            _t(concept, SKOS + "notation", ox.Literal(code)),
-            _t(concept, SKOS + "prefLabel", ox.Literal(sv, language="sv")),
-            _t(concept, SKOS + "prefLabel", ox.Literal(en, language="en")),
-            _t(concept, SKOS + "exactMatch", _n(SDMX_CODE + sdmx_code)),
-        ]
-    return triples
-
-
 def kpi_triples(kpi: str, data: KoladaData) -> list[ox.Triple]:
     """One KPI's description, its qb:DataSet and one qb:Observation per municipality, year and gender."""
     concept, dataset = kpi_iri(kpi), f"{ID}kolada/dataset/{kpi}"
@@ -346,12 +347,13 @@ def kpi_triples(kpi: str, data: KoladaData) -> list[ox.Triple]:
         _t(concept, SKOS + "notation", ox.Literal(kpi)),
         _t(concept, SKOS + "prefLabel", ox.Literal(title, language="sv")),
         _t(concept, RDFS + "label", ox.Literal(title, language="sv")),
-        _t(concept, DCT + "source", _n(f"{KOLADA_API}kpi/{kpi}")),
+        _t(concept, DCT + "source", _n(f"{KOLADA_API}/kpi/{kpi}")),
         _t(dataset, RDF + "type", _n(QB + "DataSet")),
         _t(dataset, QB + "structure", _n(STRUCTURE)),
         _t(dataset, DCT + "subject", _n(concept)),
         _t(dataset, RDFS + "label", ox.Literal(f"Kolada {kpi}: {title}", language="sv")),
         _t(dataset, DCT + "publisher", ox.Literal(PUBLISHER)),
+        _t(dataset, DCT + "bibliographicCitation", ox.Literal(ATTRIBUTION)),
     ]
     for key in ("description", "definition"):
         if _text(meta, key):
@@ -421,16 +423,17 @@ def import_pages(store: Store, pages: Sequence[Page]) -> tuple[list[Imported], i
     data = parse(pages, municipalities)
     if not data.kpi_ids():
         raise DataFileError(where, "holds no Kolada values or KPIs")
-    structure = structure_triples()
-    contents = [
-        GraphContent(GRAPH_KOLADA_STRUCTURE, structure, [KOLADA_API], _digest(structure), "Kolada: Data Cube structure")
-    ]
+    shared = structure().triples
+    source = str(STRUCTURE_FILE.relative_to(PROJECT_ROOT))
+    contents = [GraphContent(GRAPH_KOLADA_STRUCTURE, shared, [source], _digest(shared), "Kolada: Data Cube structure")]
     imported = []
     for kpi in data.kpi_ids():
         triples = kpi_triples(kpi, data)
         title = _text(data.kpis.get(kpi, {}), "title") or kpi
         sources = sorted(data.sources.get(kpi, ()))
-        contents.append(GraphContent(kolada_graph(kpi), triples, sources, _digest(triples), f"Kolada {kpi}: {title}"))
+        contents.append(
+            GraphContent(kolada_graph(kpi), triples, sources, _digest(triples), f"Kolada {kpi}: {title}", ATTRIBUTION)
+        )
         values = [v for key, v in data.values.items() if key[0] == kpi]
         years = tuple(sorted({v.year for v in values}))
         imported.append(
