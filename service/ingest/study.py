@@ -21,6 +21,8 @@ from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
+from stdnum.exceptions import InvalidChecksum, ValidationError
+from stdnum.se import orgnr
 
 from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
@@ -174,22 +176,18 @@ class _Rows:
         return found
 
     def _orgnr(self, row: Row, text: str) -> str | None:
-        digits = re.sub(r"[\s-]", "", text)
-        if not re.fullmatch(r"\d{10}", digits):
-            self.s.problems.append(
-                row.error("partner_orgnr", f"'{text}' is not an organisationsnummer; write NNNNNN-NNNN (ten digits)")
+        """The organisationsnummer as NNNNNN-NNNN, checked by python-stdnum (length, digits, check digit)."""
+        try:
+            return str(orgnr.format(orgnr.validate(text)))
+        except InvalidChecksum:
+            message = (
+                f"'{text}' is not a valid organisationsnummer: its last digit is not the check digit of the "
+                "others (a typing error?)"
             )
-            return None
-        if not _luhn_valid(digits):
-            self.s.problems.append(
-                row.error(
-                    "partner_orgnr",
-                    f"'{text}' is not a valid organisationsnummer: its last digit is not the check digit of the "
-                    "others (a typing error?)",
-                )
-            )
-            return None
-        return f"{digits[:6]}-{digits[6:]}"
+        except ValidationError:
+            message = f"'{text}' is not an organisationsnummer; write NNNNNN-NNNN (ten digits)"
+        self.s.problems.append(row.error("partner_orgnr", message))
+        return None
 
     def _actors(self, partners: dict[tuple[Path, int], list[_Partner]]) -> dict[int, URIRef]:
         """One actor per organisation: partners with the same organisationsnummer or the same normalised name.
@@ -455,15 +453,6 @@ def _actor_name(name: str) -> str:
     """A partner name as matched: normalised, with a legal-form suffix (AB, HB, KB, (publ), Aktiebolag …)
     removed."""
     return LEGAL_SUFFIX.sub("", normalise(name)).strip()
-
-
-def _luhn_valid(digits: str) -> bool:
-    """The check digit of a Swedish organisationsnummer (the Luhn algorithm over all ten digits)."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
 
 
 # --- Validated and reasoned -----------------------------------------------------------------------------------
