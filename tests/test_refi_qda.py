@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from conftest import ROOT, samverkan
 from rdflib import Literal, URIRef
@@ -402,3 +404,41 @@ def test_load_is_idempotent_and_a_broken_project_changes_nothing(study: MakeStud
     assert "nothing was loaded" in refused.stderr
     after = sorted(map(str, quads(EmbeddedStore(str(store)), f"https://w3id.org/samverkan/graph/study/{STUDY}")))
     assert after == before
+
+
+# --- Our codebook out, coverage ------------------------------------------------------------------------------------
+
+
+def test_our_codebook_is_the_same_bytes_every_time_with_guids_from_iris(schema: Schema) -> None:
+    first, again = schema.codebook.qdc("sv"), Schema(ROOT).codebook.qdc("sv")
+    assert first == again
+    root = ET.fromstring(first)
+    ns = {"c": "urn:QDA-XML:codebook:1.0"}
+    top = root.findall("c:Codes/c:Code", ns)
+    assert [c.get("guid") for c in top] == [
+        CATEGORY[k] for k in ("form", "goal", "tool", "topic", "actor", "kommun", "collaboration")
+    ]
+    municipalities = top[5].findall("c:Code", ns)
+    assert len(municipalities) == 290
+    assert next(c.get("name") for c in municipalities if c.get("guid") == kommun("1980")) == "Västerås"
+    assert len(top[4].findall("c:Code", ns)) == 9
+    assert top[6].findall("c:Code", ns) == []
+    english = ET.fromstring(schema.codebook.qdc("en")).find("c:Codes/c:Code", ns)
+    assert english is not None and english.get("name") == "forms of collaboration"
+
+
+def test_coverage_counts_direct_mapped_and_unmapped(study: MakeStudy, schema: Schema) -> None:
+    g = built(study(), schema).graph + schema.terms
+    store = ox.Store()
+    store.load(g.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    text = (ROOT / "queries" / "coding-coverage.rq").read_text(encoding="utf-8")
+    rows = {
+        (r["dimension"].value, r["basis"].value, r["codes"].value if r["codes"] else ""): int(r["observations"].value)
+        for r in store.query(text)  # type: ignore[union-attr]
+    }
+    assert rows[("goal", "direct", "")] == 1  # S1: kompetensförsörjning
+    assert rows[("goal", "broadMatch", "Ekonomi")] == 1  # S3, counted under effektivitet
+    assert rows[("goal", "none", "")] == 1  # S2 has no goal, and no own code mapped to one
+    assert rows[("form", "none", "")] == 1  # S2
+    assert rows[("", "unmapped", "Personliga relationer")] == 1
+    assert ("goal", "relatedMatch", "Tillit") not in rows  # Tillit maps, but no observation carries it

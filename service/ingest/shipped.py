@@ -21,8 +21,10 @@ import pyoxigraph as ox
 import service
 from service.catalogue import GraphContent, recorded_digests, replace_graphs
 from service.ingest import DataFileError, read_rdf
+from service.ingest.crosswalk import crosswalk_files
 from service.ingest.progress import Progress
 from service.ingest.reference import reference_triples
+from service.ingest.refiqda import project_files
 from service.ingest.schema import Schema, to_oxigraph
 from service.ingest.sheets import sheet_files
 from service.ingest.study import prepare_study
@@ -127,14 +129,15 @@ def _rdf_source(graph: str, title: str, root: Path, files: tuple[Path, ...]) -> 
 
 
 def study_source(root: Path, folder: Path, schema: Schema, progress: Progress | None = None) -> GraphSource:
-    """A study folder (study.yaml + coding sheets, or Turtle files): its graph and its inferred graph.
+    """A study folder (study.yaml + coding sheets, REFI-QDA projects and crosswalks, or Turtle files): its graph
+    and its inferred graph.
 
     `samverkan load` and the start-up share this, so a study is validated and reasoned over the same way.
     """
     if (folder / STUDY_FILE).is_file():
         identifier = study_id(folder)
         sheets, _ = sheet_files(folder)
-        files = [folder / STUDY_FILE, *sheets]
+        files = [folder / STUDY_FILE, *sheets, *project_files(folder), *crosswalk_files(folder)]
     else:
         identifier = folder.name
         files = sorted(folder.glob("*.ttl"))
