@@ -10,6 +10,7 @@ a clear error before a byte of the result is sent. A remote store is asked with 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import queue
@@ -26,7 +27,16 @@ from werkzeug.http import parse_accept_header
 
 from service.fetch_policy import check_service_calls
 from service.formats import candidates_for, choose, serialize
-from service.store import Dataset, EmbeddedStore, GraphResult, QueryResult, QueryTimeoutError, Store, StoreError
+from service.store import (
+    Dataset,
+    EmbeddedStore,
+    GraphResult,
+    QueryResult,
+    QueryTimeoutError,
+    SnapshotStore,
+    Store,
+    StoreError,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class QueryJob:
     timeout: float | None = None  # lower the service's time limit for this query
     max_rows: int | None = None  # lower the service's row cap for this query
     offset: int = 0  # rows to skip before the answer starts (paging)
+    snapshot: str | None = None  # run on this frozen copy of the store (a release's snapshot) instead of the store
 
     def time_limit(self, limits: Limits) -> float:
         return min(self.timeout or limits.timeout, limits.timeout)
@@ -124,8 +135,9 @@ class InlineExecutor:
     def run(self, job: QueryJob) -> QueryAnswer:
         check_service_calls(job.sparql, self.limits.service_endpoints, job.base_iri)
         seconds = job.time_limit(self.limits)
+        store = self.store if job.snapshot is None else open_snapshot(job.snapshot)
         try:
-            result = self.store.query(job.sparql, job.dataset, base_iri=job.base_iri, timeout=seconds)
+            result = store.query(job.sparql, job.dataset, base_iri=job.base_iri, timeout=seconds)
         except QueryTimeoutError as error:
             raise QueryTimeoutError(f"{timeout_message(seconds)} ({error})") from error
         return answer(result, job, self.limits)
@@ -135,6 +147,12 @@ class InlineExecutor:
 
     def close(self) -> None:
         pass
+
+
+@functools.lru_cache(maxsize=8)
+def open_snapshot(path: str) -> SnapshotStore:
+    """A release's snapshot, kept open for the next query on it (a few at a time: each holds file handles)."""
+    return SnapshotStore(path)
 
 
 def _serve_queries(connection: Connection, store_path: str, limits: Limits) -> None:
@@ -147,7 +165,8 @@ def _serve_queries(connection: Connection, store_path: str, limits: Limits) -> N
         except (EOFError, OSError):
             return
         try:
-            connection.send(("answer", _answer_reopening(store, job, limits)))
+            target = store if job.snapshot is None else open_snapshot(job.snapshot)
+            connection.send(("answer", _answer_reopening(target, job, limits)))
         except Exception as error:  # sent back to be raised in the request that asked
             connection.send(("error", error))
 
