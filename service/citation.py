@@ -236,16 +236,14 @@ class CitationArchive:
             return None
         return CitationRecord.from_json(json.loads(text))
 
-    def issue(self, key: CiteKey, query: SavedQuery, sparql: str, now: datetime | None = None) -> CitationRecord:
+    def issue(self, key: CiteKey, query: SavedQuery, sparql: str) -> CitationRecord:
         """The record of a cite URL, made now if this is its first use (handing it out with an answer counts)."""
         if query.form != "select":
             raise CitationError(f"only SELECT results can be cited; '{query.name}' is a {query.form.upper()} query")
         found = self.get(key)
         if found is not None:
             return found
-        record = CitationRecord(
-            key, query.title, query.text, sparql, (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-        )
+        record = CitationRecord(key, query.title, query.text, sparql, datetime.now(UTC).replace(microsecond=0))
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             with (self.root / key.record_name()).open("x", encoding="utf-8") as handle:

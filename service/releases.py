@@ -218,12 +218,12 @@ class ReleaseArchive:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
-    def make(self, store: EmbeddedStore, note: str = "", now: datetime | None = None) -> tuple[Release, bool]:
+    def make(self, store: EmbeddedStore, note: str = "") -> tuple[Release, bool]:
         """Freeze the store's present data; (release, True) for a new release, (existing, False) when the data
         equals a release there is, which then becomes the current one."""
         if isinstance(store, SnapshotStore):
             raise StoreError("a release's snapshot is already frozen; make releases of the store itself")
-        created = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+        created = datetime.now(UTC).replace(microsecond=0)
         with self._lock():
             building = self.root / f".new-{uuid.uuid4().hex}"
             building.mkdir()

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from service.config import Config
 from service.executor import InlineExecutor, Limits, WorkerPoolExecutor
 from service.ingest.shipped import BuildCache, shipped_sources, sync
 from service.namespaces import study_graph
-from service.parameters import Row, arguments, bind
+from service.parameters import Row, Text, arguments, bind
 from service.releases import ReleaseArchive, ReleaseGone, UnknownRelease, open_archive, releases_folder
 from service.saved_queries import QueryLibrary, SavedQuery
 from service.store import EmbeddedStore, RemoteStore, SnapshotStore, StoreError
@@ -98,6 +99,12 @@ def test_a_release_freezes_the_data_with_its_graphs_and_says_when_the_store_chan
     assert graphs[SEED].source_digest == next(iter(catalogue))["d"].value
     status = archive.status(store)
     assert status.current and status.header() == release.id
+    assert status.as_json() == {
+        "id": release.id,
+        "current": True,
+        "note": "the seed study",
+        "created": release.created.isoformat(),
+    }
 
     again, new = archive.make(store, "nothing changed")
     assert (again, new) == (release, False)
@@ -257,6 +264,9 @@ def test_citation_texts_and_the_ro_crate_carry_what_is_needed_to_cite_and_check(
     assert texts.bibtex.startswith(f"@misc{{samverkan-{COMPARE}-v1-{release.id},")
     assert f"url = {{{url}}}" in texts.bibtex
     assert texts.csl["type"] == "dataset" and texts.csl["URL"] == url and texts.csl["version"] == release.id
+    odd = citation_texts(replace(record, title=Text("A & B {x} 100 %", "A & B {x} 100 % #1")), release, url)
+    assert "title = {{A \\& B \\{x\\} 100 \\% \\#1}}," in odd.bibtex
+    assert odd.as_json()["csl"]["title"] == "A & B {x} 100 % #1"
 
     crate_zip = tmp_path / "crate.zip"
     crate_zip.write_bytes(ro_crate_zip(record, release, table, url))
