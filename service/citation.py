@@ -95,12 +95,13 @@ class CiteKey:
         given = {name: [normal_value(term) for term in terms] for name, terms in bindings.items()}
         return cls(release, query.name, query.version, normal_parameters(given))
 
-    def path(self) -> str:
-        """The cite URL's path and query string (characters that may stand in a query string are kept)."""
+    def path(self, suffix: str = "") -> str:
+        """The cite URL's path and query string (characters that may stand in a query string are kept); `suffix`
+        goes after the path, e.g. `/ro-crate.zip` for the RO-Crate of the same result."""
         pairs = "&".join(
             f"{quote(name, safe='')}={quote(value, safe=':/@')}" for name, values in self.parameters for value in values
         )
-        return f"{CITE_PATH}/{self.release}/{self.query}/v{self.version}" + (f"?{pairs}" if pairs else "")
+        return f"{CITE_PATH}/{self.release}/{self.query}/v{self.version}{suffix}" + (f"?{pairs}" if pairs else "")
 
     def record_name(self) -> str:
         return hashlib.sha256(self.path().encode("utf-8")).hexdigest() + ".json"

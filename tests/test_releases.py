@@ -245,6 +245,7 @@ def test_parameters_are_normalised_so_order_and_spelling_do_not_matter(
         f"/cite/2026-01-01-abcdef12/{COMPARE}/v1?dimension=form&language=sv"
         "&study=https://w3id.org/samverkan/id/study/samverkan-som-strategi"
     )
+    assert first.path("/ro-crate.zip").startswith(f"/cite/2026-01-01-abcdef12/{COMPARE}/v1/ro-crate.zip?dimension=")
 
 
 def test_citation_texts_and_the_ro_crate_carry_what_is_needed_to_cite_and_check(
