@@ -25,6 +25,9 @@ class Config:
     load_examples: bool = True
     # Where studies once validated and reasoned over are kept by digest, so a new store loads them at once.
     build_cache: Path | None = field(default=PROJECT_ROOT / ".cache" / "builds")
+    # Where releases (frozen snapshots of the data) and the records of cited results are kept. None: the folder
+    # STORE.releases beside an on-disk store, or a temporary folder removed with the in-memory store.
+    releases_dir: Path | None = None
     # Limits on what a request may carry.
     max_request_bytes: int = 2 * 1024 * 1024
     max_query_chars: int = 100_000
