@@ -75,6 +75,24 @@ def test_the_sdist_holds_what_building_the_wheel_needs(dist: Path) -> None:
     assert not [name for name in names if name.startswith(("node_modules", ".cache", "user-queries"))]
 
 
+def test_building_the_wheel_without_npm_says_what_to_install(dist: Path, tmp_path: Path) -> None:
+    """The unpacked sdist has no node_modules; with no npm on the PATH the build stops and says why."""
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (source,) = tmp_path.glob("samverkan_kg-*")
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "out"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env={**os.environ, "PATH": str(Path(sys.executable).parent)},
+    )
+    assert done.returncode != 0 and not list((tmp_path / "out").glob("*.whl"))
+    assert "npm is not installed: install Node.js with npm" in done.stdout + done.stderr
+
+
 @pytest.fixture(scope="session")
 def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtual environment with the wheel installed (its dependencies from the configured registry)."""
