@@ -328,14 +328,16 @@ def load(store_path: str | None, query_url: str | None, update_url: str | None, 
     click.echo("  " + ", ".join(f"{step.name} {step.seconds:.1f} s" for step in progress.steps))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @store_options
 @click.option("--graph", help="Only this named graph (default: every graph in the store).")
 @click.option("--format", "format_name", type=click.Choice(["trig", "nquads"]), default="trig", show_default=True)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write [default: stdout]."
 )
+@click.pass_context
 def export(
+    context: click.Context,
     store_path: str | None,
     query_url: str | None,
     update_url: str | None,
@@ -343,8 +345,11 @@ def export(
     format_name: str,
     output: Path | None,
 ) -> None:
-    """Write the store's named graphs (or one of them) as TriG or N-Quads."""
+    """Write the store's named graphs (or one of them) as TriG or N-Quads; or our codebook (`export codebook`)."""
     from service.export import quads, serialize
+
+    if context.invoked_subcommand is not None:
+        return
 
     if store_path and not Path(store_path, "CURRENT").exists():
         raise click.ClickException(f"there is no store at {store_path}")
@@ -361,6 +366,19 @@ def export(
         click.echo(f"{len(found):,} quads written to {output}", err=True)
     else:
         click.echo(data.decode("utf-8"), nl=False)
+
+
+@export.command(name="codebook")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--language", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Labels in.")
+def export_codebook(file: Path, language: str) -> None:
+    """Write our vocabularies as a REFI-QDA codebook (.qdc) to import into NVivo, ATLAS.ti or MAXQDA before
+    coding (docs/study-format.md, "From NVivo, ATLAS.ti or MAXQDA")."""
+    from service.ingest.schema import Schema
+
+    codebook = Schema(Config().data_root).codebook
+    file.write_bytes(codebook.qdc(language))
+    click.echo(f"{len(codebook.by_guid)} codes written to {file}", err=True)
 
 
 def _open(config: Config) -> Store:

@@ -60,7 +60,7 @@ def compare_studies(services: Services, study_ids: list[str], dimension: str, la
             f"The saved query {COMPARE_QUERY} is not served; see GET /api/queries for its problem."
         )
     given = {"study": study_ids, "dimension": [dimension], "language": [lang]}
-    rows = services.select(bind(query.text, arguments(query.parameters, given, services.lookup)))
+    rows = services.select(bind(query.text, arguments(query.parameters, given, services.candidates())))
     studies: dict[str, dict[str, Any]] = {}
     concepts: dict[str, dict[str, Any]] = {}
     for row in rows:

@@ -7,6 +7,7 @@ knows about HTTP, so the command line, the tests and the web views use the same 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from service.config import Config
 from service.executor import Binding, Executor, InlineExecutor, Limits, QueryJob, WorkerPoolExecutor, select
 from service.fetch_policy import calls_service
 from service.ingest.shipped import BuildCache, shipped_sources, sync
-from service.parameters import LOOKUPS, Row, term_rows
+from service.parameters import LOOKUPS, Candidates, term_rows
 from service.saved_queries import QueryLibrary
 from service.store import EmbeddedStore, RemoteStore, Store, StoreError
 
@@ -56,6 +57,8 @@ class Services:
     executor: Executor
     cache: ResultCache
     library: QueryLibrary = field(init=False)
+    _candidates: tuple[str | None, Candidates] | None = field(default=None, init=False)
+    _candidates_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.library = QueryLibrary(self.config.queries_dir, self.config.user_queries_dir, self._scheme_names)
@@ -66,13 +69,18 @@ class Services:
         """A SELECT the service runs for itself, every row (service/executor.py `select`)."""
         return select(self.executor, sparql)
 
-    def lookup(self, sparql: str) -> list[Row]:
-        """The same rows as RDF terms, as parameter resolution needs them."""
-        return term_rows(self.select(sparql))
+    def candidates(self) -> Candidates:
+        """What parameters may name (municipalities, studies, concepts …), looked up once per data version;
+        on a remote store, whose version is unknown, every call looks again."""
+        version = self.store.version()
+        with self._candidates_lock:
+            if version is None or self._candidates is None or self._candidates[0] != version:
+                self._candidates = (version, Candidates(lambda sparql: term_rows(self.select(sparql))))
+            return self._candidates[1]
 
     def _scheme_names(self) -> set[str] | None:
         try:
-            found = self.lookup((LOOKUPS / "schemes.rq").read_text(encoding="utf-8"))
+            found = self.candidates().rows((LOOKUPS / "schemes.rq").read_text(encoding="utf-8"))
         except StoreError:  # the scheme names are then checked when a query runs
             return None
         return {row["value"].value.rsplit("/", 1)[-1] for row in found if "value" in row}

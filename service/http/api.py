@@ -60,7 +60,7 @@ def parameter_values(name: str, parameter: str) -> Response:
     spec = query.parameter(parameter)
     if spec is None:
         abort(404, f"The saved query '{name}' has no parameter '{parameter}'.")
-    values = allowed_values(spec, services().lookup)
+    values = allowed_values(spec, services().candidates())
     if values is None:
         abort(404, f"Parameter '{parameter}' takes any {spec.type} value; there is no list of values.")
     return jsonify(parameter=parameter, type=spec.type, values=values)
@@ -83,7 +83,7 @@ def run_query(name: str) -> Response:
     query = find(name, version_parameter(params))
     given = {key: params.getlist(key) for key in params}
     try:
-        sparql = bind(query.text, arguments(query.parameters, given, services().lookup))
+        sparql = bind(query.text, arguments(query.parameters, given, services().candidates()))
     except ParameterError as error:
         abort(400, str(error))
     max_rows = services().config.max_rows

@@ -82,7 +82,7 @@ def parameter_choices(query: SavedQuery) -> dict[str, list[dict[str, str]]]:
     """The drop-down of each parameter that has a list of values, labelled in the page's language."""
     choices = {}
     for spec in query.parameters:
-        values = allowed_values(spec, services().lookup)
+        values = allowed_values(spec, services().candidates())
         if values is not None:
             choices[spec.name] = values
     iris = [v["value"] for values in choices.values() for v in values if v["value"].startswith(BASE)]
