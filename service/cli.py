@@ -47,7 +47,8 @@ def main() -> None:
 @click.option(
     "--data-root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder holding ontology/ and data/ to load (default: this repository).",
+    help="Folder holding ontology/ and data/ to load, to serve another copy "
+    "(default: the shipped one: this repository's, or the installed package's).",
 )
 @click.option(
     "--shipped-data/--no-shipped-data",
@@ -71,12 +72,13 @@ def main() -> None:
 @click.option(
     "--queries-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the curated saved queries (.rq) [default: queries/].",
+    help="Folder of the curated saved queries (.rq) [default: the shipped queries/].",
 )
 @click.option(
     "--user-queries-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder where researchers' saved queries are stored [default: user-queries/].",
+    help="Folder where researchers' saved queries are stored [default: user-queries/ of this repository, or "
+    "for an installed package the user's data folder, e.g. ~/.local/share/samverkan-kg/user-queries].",
 )
 @click.option(
     "--update-token",

@@ -11,13 +11,19 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from conftest import Server
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from service.config import Config
+from service.http import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -96,6 +102,7 @@ def result_rows(page: Page) -> list[str]:
 def test_the_editor_runs_a_query_with_the_keyboard_and_shows_rows(page: Page, embedded_server: Server) -> None:
     page.goto(embedded_server.url + "/?lang=en")
     expect(page.locator(".CodeMirror .cm-keyword").first).to_be_visible()  # syntax highlighting
+    expect(page.locator("#asset-notice")).to_be_hidden()  # its browser code loaded
     assert "PREFIX samv: <https://w3id.org/samverkan/ontology#>" in page.locator(".CodeMirror").evaluate(
         "e => e.CodeMirror.getValue()"
     )
@@ -310,3 +317,62 @@ def test_every_form_field_has_a_label_and_the_content_is_reachable_by_keyboard(
     assert page.evaluate("document.activeElement.className") == "skip-link"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+# --- browser code that is missing -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def without_browser_code(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Our app, in a thread, with an empty node_modules: as after `pip install -e .` without `npm ci`."""
+    tmp = tmp_path_factory.mktemp("no-node-modules")
+    (tmp / "node_modules").mkdir()
+    config = Config(
+        store_path=str(tmp / "store"), load_shipped_data=False, query_workers=1, browser_assets=tmp / "node_modules"
+    )
+    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def test_an_editor_without_its_browser_code_says_so_and_still_runs_queries(
+    page: Page, without_browser_code: str
+) -> None:
+    page.goto(without_browser_code + "/?lang=en")
+    notice = page.locator("#asset-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("(yasgui.min.css, yasgui.min.js)")  # the style sheet and the script
+    expect(notice).to_contain_text("the query editor is a plain text box")
+    expect(notice.locator("code")).to_have_text(["scripts/setup", "npm ci", "python -m build"])
+    page.get_by_label("SPARQL query").fill("SELECT ?x WHERE { VALUES ?x { 1 2 3 } }")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#status")).to_contain_text("rows in")
+    assert len(result_rows(page)) == 3
+
+
+def test_a_saved_query_without_chart_js_says_so_in_swedish(page: Page, without_browser_code: str) -> None:
+    page.goto(without_browser_code + "/queries/forms-by-study?lang=sv")
+    notice = page.locator("#asset-notice")
+    expect(notice).to_contain_text("(chart.umd.min.js), så inga diagram ritas")
+    expect(notice).to_contain_text("Åtgärd: kör scripts/setup")
+    expect(page.locator("#status")).to_contain_text("rader")  # the query ran and its table is shown
+
+
+def test_the_api_page_without_swagger_ui_says_so(page: Page, without_browser_code: str) -> None:
+    page.goto(without_browser_code + "/api/docs")
+    notice = page.locator("#assets-missing")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("run scripts/setup in the repository (it runs npm ci)")
+
+
+def test_a_missing_asset_answers_with_the_command_that_fixes_it(without_browser_code: str) -> None:
+    for url, status in (("/assets/yasgui.min.js", 404), ("/api/docs/swagger-ui-bundle.js", 503)):
+        answer = requests.get(without_browser_code + url, timeout=30)
+        assert answer.status_code == status
+        message = answer.json()["message"] if status == 503 else answer.text
+        assert "is missing" in message or "is not installed" in message
+        assert "run scripts/setup in the repository (it runs `npm ci`)" in message
+        assert "python -m build" in message

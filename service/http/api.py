@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, jsonify, request, send_from_directory, url_for
 from werkzeug.datastructures import MultiDict
 
-from service.config import PROJECT_ROOT
 from service.executor import QueryJob
 from service.http.answers import answer, respond
 from service.http.auth import require_write_token
@@ -29,12 +28,10 @@ from service.http.saved import definition, find
 from service.openapi import openapi_document
 from service.parameters import ParameterError, allowed_values, arguments, bind
 from service.saved_queries import HEADER_KEYS, QueryFileError, header_text
+from service.shipped_files import ASSETS_FIX, SWAGGER_FILES, SWAGGER_UI
 from service.store import QuerySyntaxError
 
 bp = Blueprint("api", __name__)
-
-SWAGGER_UI = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
-SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
 
 
 # --- The catalogue -----------------------------------------------------------------------------------------
@@ -193,6 +190,7 @@ def docs_page() -> Response:
 def docs_asset(filename: str) -> Response:
     if filename not in SWAGGER_FILES:
         abort(404, f"No such file: {filename}.")
-    if not (SWAGGER_UI / filename).is_file():
-        abort(503, "The API page's assets are missing: run scripts/setup (it installs swagger-ui-dist from npm).")
-    return send_from_directory(SWAGGER_UI, filename, max_age=3600)
+    folder = services().config.browser_assets / SWAGGER_UI
+    if not (folder / filename).is_file():
+        abort(503, f"The API page's browser code ({SWAGGER_UI}/{filename}) is missing: {ASSETS_FIX}.")
+    return send_from_directory(folder, filename, max_age=3600)

@@ -1,21 +1,19 @@
 """The researcher's web pages: the query editor at `/`, the saved-query gallery and the study comparison.
 
 Every page is rendered on the server in Swedish or English and has a JSON twin (rendering.py).
-Third-party browser code comes from node_modules,
-installed from the npm registry by scripts/setup, through `/assets/…`, which serves only the files
-named in VENDOR_ASSETS: the pages load nothing from any other host.
+Third-party browser code comes from node_modules (installed from the npm registry by scripts/setup, or carried
+by the wheel: service/shipped_files.py) through `/assets/…`, which serves only the files named in VENDOR_ASSETS:
+the pages load nothing from any other host. A page whose browser code did not load says so (static/common.js).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, request, send_file, url_for
 
 from service.comparison import COMPARE_QUERY, DIMENSIONS, STUDY, compare_studies
-from service.config import PROJECT_ROOT
 from service.http.context import services
 from service.http.pages.rendering import labels, page_language, remember_language, render_page, translate
 from service.http.saved import definition, find
@@ -23,18 +21,10 @@ from service.labels import pick
 from service.namespaces import BASE, PREFIXES
 from service.parameters import ParameterError, allowed_values
 from service.saved_queries import Catalogue, SavedQuery
+from service.shipped_files import ASSETS_FIX, VENDOR_ASSETS
 
 bp = Blueprint("web", __name__)
 bp.after_request(remember_language)
-
-NODE_MODULES = PROJECT_ROOT / "node_modules"
-
-# The only files of node_modules the pages may load: name under /assets/ -> path under node_modules/.
-VENDOR_ASSETS: Mapping[str, str] = {
-    "yasgui.min.js": "@zazuko/yasgui/build/yasgui.min.js",
-    "yasgui.min.css": "@zazuko/yasgui/build/yasgui.min.css",
-    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
-}
 
 # --- third-party assets ---------------------------------------------------------------------------------------
 
@@ -44,9 +34,9 @@ def vendor_asset(name: str) -> Response:
     relative = VENDOR_ASSETS.get(name)
     if relative is None:
         abort(404, f"/assets/ serves only {', '.join(sorted(VENDOR_ASSETS))}.")
-    path = NODE_MODULES / relative
+    path = services().config.browser_assets / relative
     if not path.is_file():
-        abort(404, f"{relative} is not installed: run scripts/setup (it runs `npm ci`).")
+        abort(404, f"{relative} is not installed: {ASSETS_FIX}.")
     return send_file(path, max_age=24 * 3600)
 
 
