@@ -20,6 +20,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rdflib import Graph, URIRef
@@ -184,7 +185,7 @@ class _Writer:
             return None
         orgnr = self.text(actor, SAMV.organisationsnummer)
         description = f"Organisationsnummer {orgnr}" if orgnr else ""
-        return self.added_code(self.ours(kind.iri), f"{actor}#{spelling}", spelling, description)
+        return self.added_code(self.ours(kind.iri), f"{actor}#partner/{spelling}", spelling, description)
 
     def participants(self, collaboration: URIRef) -> list[str]:
         """The municipality code and the partner codes of a selection describing `collaboration`."""
@@ -216,28 +217,27 @@ class _Writer:
         except Unresolved:
             return None
         others = [p for p in everyone if p != municipality]
-        names = self._partition(rest.split(", "), others)
+        complete = (p for p in self._partitions(rest.split(", "), others) if {a for a, _ in p} == set(others))
+        names = next(complete, None)
         if municipality not in everyone or names is None:
             return None
         if written == municipality.removeprefix(ID + "kommun/"):
             codes = [self.ours(municipality)]
         else:  # the sheet named it otherwise (Västerås stad): a code of that name under 'kommuner'
             category = self.ours(URIRef(ID + "kommun"))
-            codes = [self.added_code(category, f"{municipality}#{written}", written)]
+            codes = [self.added_code(category, f"{municipality}#name/{written}", written)]
         return codes + [code for actor, name in names if (code := self.partner(actor, name)) is not None]
 
-    def _partition(self, parts: list[str], actors: list[URIRef]) -> list[tuple[URIRef, str]] | None:
-        """Names split at ', ' joined back into spellings of these actors, each named at least once."""
+    def _partitions(self, parts: list[str], actors: list[URIRef]) -> Iterator[list[tuple[URIRef, str]]]:
+        """Every way to join names split at ', ' back into spellings of these actors."""
         if not parts:
-            return []
+            yield []
         for cut in range(1, len(parts) + 1):
             name = ", ".join(parts[:cut])
             for actor in actors:
                 if self.is_spelling(actor, name):
-                    rest = self._partition(parts[cut:], actors)
-                    if rest is not None and {actor, *(a for a, _ in rest)} == set(actors):
-                        return [(actor, name), *rest]
-        return None
+                    for rest in self._partitions(parts[cut:], actors):
+                        yield [(actor, name), *rest]
 
     # --- observations into sources -------------------------------------------------------------------------------
 
