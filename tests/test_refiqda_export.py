@@ -62,10 +62,10 @@ def beside(folder: Path, target: Path, project: bytes) -> Path:
     return target
 
 
-def without_sources(graph: Graph) -> tuple[set[tuple[object, ...]], set[str]]:
+def without_sources(graph: Graph, scheme: URIRef = SCHEME) -> tuple[set[tuple[object, ...]], set[str]]:
     """The triples but the own codebook's source files, and those file names."""
-    files = {str(o) for o in graph.objects(SCHEME, DCTERMS.source)}
-    return {t for t in graph if t[:2] != (SCHEME, DCTERMS.source)}, files
+    files = {str(o) for o in graph.objects(scheme, DCTERMS.source)}
+    return {t for t in graph if t[:2] != (scheme, DCTERMS.source)}, files
 
 
 def test_a_loaded_project_exports_valid_and_loads_again_to_the_same_graph(study: MakeStudy, tmp_path: Path) -> None:
@@ -176,3 +176,17 @@ def test_a_coding_sheet_study_exports_one_text_per_focus_group(schema: Schema, t
     assert observed(second.graph) == observed(first.graph)
     named = {str(c) for c in first.graph.subjects(RDFS.label, None) if "/collaboration/" in str(c)}
     assert {c for c in named if "/observation/" not in c} <= {str(c) for c in second.graph.subjects(RDFS.label, None)}
+
+
+def test_the_refi_qda_example_is_valid_and_comes_back_from_its_export(schema: Schema, tmp_path: Path) -> None:
+    folder = ROOT / "data" / "examples" / "fiktiv-intervjuer-omsorg-2023"
+    validate(project_xml(folder / "fiktiv-projekt.qdpx"))
+    first = build_study(folder, schema, Progress())
+    assert [str(p) for p in first.problems] == []
+    project = export_project(first.graph, first.study_id, schema.codebook, schema.resolver)
+    validate(project_xml(project.data))
+    second = build_study(beside(folder, tmp_path / "again", project.data), schema, Progress())
+    assert [str(p) for p in second.problems] == []
+    scheme = URIRef(f"{ID}scheme/study/{first.study_id}")
+    (kept, files), (back, new_files) = without_sources(first.graph, scheme), without_sources(second.graph, scheme)
+    assert kept == back and (files, new_files) == ({"fiktiv-projekt.qdpx"}, {"export.qdpx"})

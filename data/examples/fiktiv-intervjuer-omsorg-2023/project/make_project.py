@@ -120,7 +120,8 @@ def build(spec: dict[str, Any], texts: dict[str, str]) -> bytes:
                 )
                 ET.SubElement(coding, q("CodeRef"), {"targetGUID": guid(keys[name])})
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def entry(name: str) -> zipfile.ZipInfo:
