@@ -473,6 +473,34 @@ def releases(
         click.echo(f"The store's data has changed since release {status.release.id}.")
 
 
+@export.command(name="study")
+@click.argument("study_id")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@store_options
+def export_study(
+    study_id: str, file: Path, store_path: str | None, query_url: str | None, update_url: str | None
+) -> None:
+    """Write a loaded study as a REFI-QDA project (.qdpx): its quotes in their sources, its codings, coders, own
+    codebook and our codes it uses (docs/study-format.md, "A study out as a REFI-QDA project")."""
+    from service.ingest.refiqda_export import export_project, stored_study
+    from service.ingest.schema import Schema
+
+    if store_path and not Path(store_path, "CURRENT").exists():
+        raise click.ClickException(f"there is no store at {store_path}")
+    try:
+        graph = stored_study(_open(Config(store_path=store_path, query_url=query_url, update_url=update_url)), study_id)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+    if not len(graph):
+        raise click.ClickException(f"the store has no study '{study_id}'; load it first (samverkan load FOLDER)")
+    schema = Schema(Config().data_root)
+    project = export_project(graph, study_id, schema.codebook, schema.resolver)
+    file.write_bytes(project.data)
+    for note in project.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{project.observations} coded observations written to {file}", err=True)
+
+
 def _open(config: Config) -> Store:
     from service.runtime import open_store
 

@@ -1,5 +1,7 @@
 """Studies side by side: for one dimension (form, goal, tool, topic or the partners' sector), each study's
-count and share of its collaborations with each value, from the saved query compare-studies-side-by-side.
+count and share of its collaborations with each value, from the saved query compare-studies-side-by-side; and
+what each study's counts rest on (our vocabularies directly, a crosswalk's mappings, or nothing), from the saved
+query coding-coverage.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from service.executor import Binding
 from service.namespaces import ID
 from service.parameters import arguments, bind
 from service.runtime import Services
@@ -19,8 +22,27 @@ class ComparisonUnavailable(LookupError):
 
 
 COMPARE_QUERY = "compare-studies-side-by-side"
+COVERAGE_QUERY = "coding-coverage"
 DIMENSIONS = ("sector", "form", "goal", "tool", "topic")
+# The dimensions of our concept schemes, which a study's own codes can be mapped to.
+CODED_DIMENSIONS = ("form", "goal", "tool", "topic")
+# How an observation counts in a dimension: directly, through each kind of mapping (the first three are counted,
+# narrow and related matches only shown), or not at all.
+BASES = ("direct", "exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch", "none")
+COUNTED_BASES = BASES[:4]
 STUDY = ID + "study/"
+
+
+def _saved_select(services: Services, name: str, given: dict[str, list[str]]) -> list[Binding]:
+    """The rows of a saved SELECT query with these parameters (ParameterError for a value that is not allowed)."""
+    query = services.library.current().get(name)
+    if query is None:
+        raise ComparisonUnavailable(f"The saved query {name} is not served; see GET /api/queries for its problem.")
+    return services.select(bind(query.text, arguments(query.parameters, given, services.candidates())))
+
+
+def _study_iri(study_id: str) -> str:
+    return study_id if study_id.startswith(STUDY) else STUDY + study_id
 
 
 @dataclass(frozen=True)
@@ -54,13 +76,7 @@ def compare_studies(services: Services, study_ids: list[str], dimension: str, la
 
     ParameterError for a study that does not exist; ComparisonUnavailable when the query is not served.
     """
-    query = services.library.current().get(COMPARE_QUERY)
-    if query is None:
-        raise ComparisonUnavailable(
-            f"The saved query {COMPARE_QUERY} is not served; see GET /api/queries for its problem."
-        )
-    given = {"study": study_ids, "dimension": [dimension], "language": [lang]}
-    rows = services.select(bind(query.text, arguments(query.parameters, given, services.candidates())))
+    rows = _saved_select(services, COMPARE_QUERY, {"study": study_ids, "dimension": [dimension], "language": [lang]})
     studies: dict[str, dict[str, Any]] = {}
     concepts: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -78,7 +94,7 @@ def compare_studies(services: Services, study_ids: list[str], dimension: str, la
             row["value"]["value"], {"iri": row["value"]["value"], "label": row["valueLabel"]["value"], "by": {}}
         )
         concept["by"][iri] = {"count": int(row["count"]["value"]), "percent": float(row["percent"]["value"])}
-    order = [STUDY + sid if not sid.startswith(STUDY) else sid for sid in study_ids]
+    order = [_study_iri(sid) for sid in study_ids]
     chosen = [studies[iri] for iri in dict.fromkeys(order) if iri in studies]
     chosen += [s for iri, s in studies.items() if iri not in order]
     table = []
@@ -88,3 +104,45 @@ def compare_studies(services: Services, study_ids: list[str], dimension: str, la
             table.append({"iri": concept["iri"], "label": concept["label"], "cells": cells})
     table.sort(key=lambda r: (-max(c["percent"] for c in r["cells"]), r["label"].casefold()))
     return Comparison(chosen, table, len(concepts) - len(table))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What each study's counts rest on: per study and dimension, the observations counted directly, through each
+    kind of mapping, or not at all; and the study's own codes that map to nothing, with their observations."""
+
+    # id, coded (has coded observations), dimensions: [{dimension, counts: {basis: n}, codes: {basis: [own code
+    # labels]}}], unmapped: [{iri, label, observations}]
+    studies: list[dict[str, Any]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"bases": list(BASES), "counted": list(COUNTED_BASES), "studies": self.studies}
+
+
+def coding_coverage(services: Services, study_ids: list[str], dimensions: tuple[str, ...]) -> Coverage:
+    """Run the saved query coding-coverage for these studies (in their order) and these of CODED_DIMENSIONS.
+
+    ParameterError for a study that does not exist; ComparisonUnavailable when the query is not served.
+    """
+    rows = _saved_select(services, COVERAGE_QUERY, {"study": study_ids})
+    chosen = [_study_iri(s)[len(STUDY) :] for s in dict.fromkeys(study_ids)]
+    lines: dict[tuple[str, str], dict[str, Any]] = {
+        (sid, d): {"dimension": d, "counts": dict.fromkeys(BASES, 0), "codes": {}} for sid in chosen for d in dimensions
+    }
+    unmapped: dict[str, list[dict[str, Any]]] = {sid: [] for sid in chosen}
+    for row in rows:
+        sid, basis, count = row["studyId"]["value"], row["basis"]["value"], int(row["observations"]["value"])
+        codes = row["codes"]["value"] if "codes" in row else ""
+        if basis == "unmapped" and sid in unmapped:
+            unmapped[sid].append({"iri": row["unmapped"]["value"], "label": codes, "observations": count})
+        elif (line := lines.get((sid, row["dimension"]["value"]))) is not None:
+            line["counts"][basis] = count
+            if codes:
+                line["codes"][basis] = codes.split(" | ")
+    studies = []
+    for sid in chosen:
+        codes_of = sorted(unmapped[sid], key=lambda code: (-code["observations"], code["label"].casefold()))
+        dimension_lines = [lines[sid, d] for d in dimensions]
+        coded = bool(codes_of) or any(n for line in dimension_lines for n in line["counts"].values())
+        studies.append({"id": sid, "coded": coded, "dimensions": dimension_lines, "unmapped": codes_of})
+    return Coverage(studies)

@@ -10,11 +10,13 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from service.caching import CachedAnswer, ResultCache, etag_for
 from service.config import Config
 from service.executor import Binding, Executor, InlineExecutor, Limits, QueryJob, WorkerPoolExecutor, select
 from service.fetch_policy import calls_service
+from service.ingest.schema import Schema
 from service.ingest.shipped import BuildCache, shipped_sources, sync
 from service.parameters import LOOKUPS, Candidates, term_rows
 from service.saved_queries import QueryLibrary
@@ -64,6 +66,12 @@ class Services:
         self.library = QueryLibrary(self.config.queries_dir, self.config.user_queries_dir, self._scheme_names)
         catalogue = self.library.current()  # read now, so every bad file is logged before the first request
         log.info("%d saved queries, %d problems", len(catalogue.queries), len(catalogue.problems))
+
+    @cached_property
+    def schema(self) -> Schema:
+        """The ontology, vocabularies and reference list under data_root, read once when first needed (e.g. for
+        our codebook)."""
+        return Schema(self.config.data_root)
 
     def select(self, sparql: str) -> list[Binding]:
         """A SELECT the service runs for itself, every row (service/executor.py `select`)."""

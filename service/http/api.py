@@ -25,6 +25,7 @@ from service.http.params import (
     whole_number,
 )
 from service.http.saved import definition, find
+from service.ingest.codebook import LANGUAGES
 from service.openapi import openapi_document
 from service.parameters import ParameterError, allowed_values, arguments, bind
 from service.saved_queries import HEADER_KEYS, QueryFileError, header_text
@@ -170,6 +171,20 @@ def save_query() -> Response:
     response.status_code = 201 if created else 200
     response.headers["Location"] = url_for("api.run_query", name=query.name)
     response.headers["Samverkan-Query-Version"] = str(query.version)
+    return response
+
+
+# --- Our codebook ------------------------------------------------------------------------------------------
+
+
+@bp.get("/api/codebook.qdc")
+def codebook() -> Response:
+    """Our vocabularies as a REFI-QDA codebook to import into NVivo, ATLAS.ti or MAXQDA before coding."""
+    language = request.args.get("language", "sv")
+    if language not in LANGUAGES:
+        abort(400, f"Parameter 'language': '{language}' is not one of the allowed values: {', '.join(LANGUAGES)}.")
+    response = Response(services().schema.codebook.qdc(language), mimetype="application/xml")
+    response.headers["Content-Disposition"] = f"attachment; filename=samverkan-codebook-{language}.qdc"
     return response
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, request, send_file, url_for
 
-from service.comparison import COMPARE_QUERY, DIMENSIONS, STUDY, compare_studies
+from service.comparison import CODED_DIMENSIONS, COMPARE_QUERY, DIMENSIONS, STUDY, coding_coverage, compare_studies
 from service.http.context import services
 from service.http.pages.rendering import labels, page_language, remember_language, render_page, translate
 from service.http.saved import definition, find
@@ -104,11 +104,16 @@ def gallery_entry(query: SavedQuery) -> dict[str, Any]:
     }
 
 
+def codebook_url() -> str:
+    """Our codebook (REFI-QDA) with labels in the page's language."""
+    return url_for("api.codebook", language=page_language())
+
+
 @bp.get("/queries")
 def gallery() -> Response:
     queries = saved_queries().latest()
     tags = sorted({tag for query in queries for tag in query.tags}, key=str.casefold)
-    twin = {"queries": [gallery_entry(q) for q in queries], "tags": tags}
+    twin = {"queries": [gallery_entry(q) for q in queries], "tags": tags, "codebook": codebook_url()}
     return render_page("gallery.html", twin, active="gallery", selected=None)
 
 
@@ -120,6 +125,7 @@ def saved_query(name: str) -> Response:
     twin = {
         "queries": [gallery_entry(q) for q in catalogue.latest()],
         "tags": tags,
+        "codebook": codebook_url(),
         "query": definition(query, catalogue.queries[query.name]),
         "choices": parameter_choices(query),
         "given": {key: request.args.getlist(key) for key in request.args if key not in ("lang", "format")},
@@ -150,6 +156,7 @@ def compare() -> Response:
         "chosen": {"studies": study_ids, "dimension": dimension},
         "query": url_for("web.saved_query", name=COMPARE_QUERY),
         "comparison": None,
+        "coverage": None,
         "error": None,
     }
     status = 200
@@ -162,6 +169,8 @@ def compare() -> Response:
     elif study_ids:
         try:
             comparison = compare_studies(services(), study_ids, dimension, page_language())
+            coded = (dimension,) if dimension in CODED_DIMENSIONS else CODED_DIMENSIONS
+            coverage = coding_coverage(services(), study_ids, coded)
         except ParameterError as error:
             twin["error"] = str(error)
             status = 400
@@ -171,6 +180,7 @@ def compare() -> Response:
                 response.headers["Content-Disposition"] = f'attachment; filename="compare-{dimension}.csv"'
                 return response
             twin["comparison"] = comparison.as_json()
+            twin["coverage"] = coverage.as_json()
             api_args = [("study", sid) for sid in study_ids] + [("dimension", dimension), ("format", "csv")]
             twin["api_csv"] = url_for("api.run_query", name=COMPARE_QUERY) + "?" + urlencode(api_args)
             twin["csv"] = url_for("web.compare", study=study_ids, dimension=dimension, format="csv")
