@@ -255,7 +255,7 @@ def test_the_comparison_shows_two_studies_side_by_side(page: Page, embedded_serv
     saved = tmp_path / "compare.csv"
     download.value.save_as(saved)
     header = next(csv.reader(saved.open()))
-    assert f"{STUDIES[0]} count" in header and f"{STUDIES[1]} percent" in header
+    assert f"{STUDIES[0]} count" in header and f"{STUDIES[1]} share" in header
 
 
 def test_a_municipality_page_shows_its_county_and_leads_there(page: Page, embedded_server: Server) -> None:
