@@ -56,11 +56,13 @@ def releases() -> Response:
     """The data releases, newest first, and whether the store's data still equals the last one."""
     archive = services().releases
     listed = archive.list() if archive else []
-    return jsonify(
+    found = provenance(services())
+    response = jsonify(
         available=archive is not None,
-        status=provenance(services()).as_json(),
+        status=found.as_json(),
         releases=[
             {**release.as_json(), "sparql": url_for("sparql.release_sparql", release=release.id, _external=True)}
             for release in listed
         ],
     )
+    return mark(response, found)
