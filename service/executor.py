@@ -128,15 +128,16 @@ class Executor(Protocol):
 Binding = dict[str, dict[str, str]]  # one row of SPARQL 1.1 JSON results: variable -> term
 
 
-def select(executor: Executor, sparql: str) -> list[Binding]:
+def select(executor: Executor, sparql: str, snapshot: str | None = None) -> list[Binding]:
     """Every row of a SELECT the service runs for itself (lookups, pages), as SPARQL JSON bindings.
 
     Run by the executor like any other query, page by page when the service's row cap is below the
     answer's size, so a page or a parameter's list of values is never silently cut short.
+    `snapshot`: run on a release's snapshot instead of the store.
     """
     found: list[Binding] = []
     while True:
-        answer = executor.run(QueryJob(sparql, format="json", offset=len(found)))
+        answer = executor.run(QueryJob(sparql, format="json", offset=len(found), snapshot=snapshot))
         found += json.loads(answer.body)["results"]["bindings"]
         if not answer.truncated or not answer.rows:
             return found

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import Server
+from conftest import Server, samverkan, start_samverkan
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
@@ -262,7 +264,56 @@ def test_the_comparison_shows_two_studies_side_by_side(page: Page, embedded_serv
     saved = tmp_path / "compare.csv"
     download.value.save_as(saved)
     header = next(csv.reader(saved.open()))
-    assert f"{STUDIES[0]} count" in header and f"{STUDIES[1]} percent" in header
+    assert f"{STUDIES[0]} count" in header and f"{STUDIES[1]} share" in header
+
+
+@pytest.fixture(scope="module")
+def released_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Our service on a store on disk, whose data is a release (made while it runs, as an operator would)."""
+    folder = tmp_path_factory.mktemp("released")
+    server = start_samverkan(folder, "--store", str(folder / "store"))
+    made = subprocess.run(
+        samverkan("release", "--store", str(folder / "store"), "--note", "browser test"), capture_output=True, text=True
+    )
+    assert made.returncode == 0, made.stderr
+    yield server
+    server.stop()
+
+
+def test_a_comparison_on_a_release_has_error_bars_and_can_be_cited(page: Page, released_server: Server) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(released_server.url + "/compare?lang=en&dimension=sector&" + "&".join(f"study={s}" for s in STUDIES))
+    chart = page.locator("#compare-chart")
+    expect(chart).to_be_visible()
+    drawn = chart.evaluate(
+        """c => { const chart = Chart.getChart(c);
+                  return { plugins: chart.config.plugins.map(p => p.id),
+                           bars: chart.data.datasets.map(d => d.data.map((v, i) => [d.errorBars[i][0], v,
+                                                                                 d.errorBars[i][1]])) }; }"""
+    )
+    assert "samverkanErrorBars" in drawn["plugins"]
+    assert all(low <= value <= high for bars in drawn["bars"] for low, value, high in bars)
+    assert "%" in page.locator("#compare-table tbody tr").first.inner_text()
+    cite = page.get_by_role("link", name="Cite this")
+    expect(cite).to_be_visible()
+    page.get_by_role("button", name="Copy BibTeX").click()
+    expect(page.locator("#cite-box [role=status]")).to_have_text("BibTeX copied.")
+    assert page.evaluate("navigator.clipboard.readText()").startswith(
+        "@misc{samverkan-compare-studies-side-by-side-v1-"
+    )
+    screenshot(page, "compare-cite", top="#comparison-heading")
+    cite.click()
+    expect(page.locator("#cite-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    expect(page.locator("#cite-bibtex")).to_contain_text("@misc{")
+
+
+def test_a_saved_query_says_how_to_cite_it_or_to_make_a_release(
+    page: Page, released_server: Server, embedded_server: Server
+) -> None:
+    page.goto(released_server.url + "/queries/partner-sectors-by-study?lang=en")
+    expect(page.get_by_role("link", name="Cite this")).to_have_attribute("href", re.compile(r"/cite/.*/v1"))
+    page.goto(embedded_server.url + "/queries/partner-sectors-by-study?lang=en")
+    expect(page.locator("#cite-box")).to_contain_text("Make a release to cite this")
 
 
 def test_a_municipality_page_shows_its_county_and_leads_there(page: Page, embedded_server: Server) -> None:

@@ -24,10 +24,12 @@ from service.http.params import (
     version_parameter,
     whole_number,
 )
+from service.http.release_marks import mark
 from service.http.saved import definition, find
 from service.ingest.codebook import LANGUAGES
 from service.openapi import openapi_document
 from service.parameters import ParameterError, allowed_values, arguments, bind
+from service.provenance import provenance
 from service.saved_queries import HEADER_KEYS, QueryFileError, header_text
 from service.shipped_files import ASSETS_FIX, SWAGGER_FILES, SWAGGER_UI
 from service.store import QuerySyntaxError
@@ -84,9 +86,10 @@ def run_query(name: str) -> Response:
     query = find(name, version_parameter(params))
     given = {key: params.getlist(key) for key in params}
     try:
-        sparql = bind(query.text, arguments(query.parameters, given, services().candidates()))
+        bindings = arguments(query.parameters, given, services().candidates())
     except ParameterError as error:
         abort(400, str(error))
+    sparql = bind(query.text, bindings)
     max_rows = services().config.max_rows
     limit = min(whole_number(params, "limit", 1) or max_rows, max_rows)
     offset = whole_number(params, "offset", 0) or 0
@@ -116,7 +119,7 @@ def run_query(name: str) -> Response:
             links.append(page_link(params, max(0, offset - limit), limit, "prev"))
         if links:
             response.headers["Link"] = ", ".join(links)
-    return response
+    return mark(response, provenance(services(), query, bindings))
 
 
 # --- Saving a researcher's query ---------------------------------------------------------------------------

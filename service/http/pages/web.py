@@ -16,10 +16,12 @@ from flask import Blueprint, Response, abort, jsonify, request, send_file, url_f
 from service.comparison import CODED_DIMENSIONS, COMPARE_QUERY, DIMENSIONS, STUDY, coding_coverage, compare_studies
 from service.http.context import services
 from service.http.pages.rendering import labels, page_language, remember_language, render_page, translate
+from service.http.release_marks import cite_url, mark
 from service.http.saved import definition, find
 from service.labels import pick
 from service.namespaces import BASE, PREFIXES
 from service.parameters import ParameterError, allowed_values
+from service.provenance import provenance
 from service.saved_queries import Catalogue, SavedQuery
 from service.shipped_files import ASSETS_FIX, VENDOR_ASSETS
 
@@ -160,6 +162,7 @@ def compare() -> Response:
         "error": None,
     }
     status = 200
+    found = provenance(services())
     if dimension not in DIMENSIONS:
         twin["error"] = translate("compare_bad_dimension", given=dimension, allowed=", ".join(DIMENSIONS))
         status = 400
@@ -175,13 +178,16 @@ def compare() -> Response:
             twin["error"] = str(error)
             status = 400
         else:
+            found = provenance(services(), comparison.query, comparison.bindings)
             if request.args.get("format") == "csv":
                 response = Response(comparison.csv(), mimetype="text/csv")
                 response.headers["Content-Disposition"] = f'attachment; filename="compare-{dimension}.csv"'
-                return response
+                return mark(response, found)
             twin["comparison"] = comparison.as_json()
             twin["coverage"] = coverage.as_json()
+            twin["release"] = found.as_json()
+            twin["cite"] = cite_url(found.cite) if found.cite else None
             api_args = [("study", sid) for sid in study_ids] + [("dimension", dimension), ("format", "csv")]
             twin["api_csv"] = url_for("api.run_query", name=COMPARE_QUERY) + "?" + urlencode(api_args)
             twin["csv"] = url_for("web.compare", study=study_ids, dimension=dimension, format="csv")
-    return render_page("compare.html", twin, status=status, active="compare")
+    return mark(render_page("compare.html", twin, status=status, active="compare"), found)
