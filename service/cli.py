@@ -27,6 +27,10 @@ def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--query-url", help="Use a remote SPARQL 1.1 server: its query endpoint URL."),
         click.option("--update-url", help="The remote server's SPARQL Update endpoint URL (for loading)."),
+        click.option(
+            "--graph-store-url",
+            help="The remote server's Graph Store Protocol endpoint URL: loads send N-Triples there (faster).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -140,6 +144,7 @@ def import_(
     store_path: str | None,
     query_url: str | None,
     update_url: str | None,
+    graph_store_url: str | None,
     args: tuple[str, ...],
     graph: str | None,
     kpis: tuple[str, ...],
@@ -153,7 +158,7 @@ def import_(
     from service.ingest import read_rdf
 
     existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
-    config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url)
     if args[:1] == ("kolada",):
         _import_kolada(config, [existing_file.convert(a, None, None) for a in args[1:]], kpis, kolada_url)
         return
@@ -199,7 +204,9 @@ def link() -> None:
 @click.option(
     "--endpoint", default=WIKIDATA_SPARQL, show_default=True, help="The SPARQL endpoint holding Wikidata's data."
 )
-def link_wikidata(store_path: str | None, query_url: str | None, update_url: str | None, endpoint: str) -> None:
+def link_wikidata(
+    store_path: str | None, query_url: str | None, update_url: str | None, graph_store_url: str | None, endpoint: str
+) -> None:
     """Link municipalities, counties and organisations to Wikidata by kommunkod (P525), länskod (P507) and
     organisationsnummer (P6460), as skos:exactMatch in graph/linkset/wikidata. Codes with no entity or
     several are printed, not linked."""
@@ -207,7 +214,12 @@ def link_wikidata(store_path: str | None, query_url: str | None, update_url: str
 
     try:
         report = link_wikidata(
-            _open(Config(store_path=store_path, query_url=query_url, update_url=update_url)), endpoint
+            _open(
+                Config(
+                    store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url
+                )
+            ),
+            endpoint,
         )
     except (LinkError, StoreError) as error:
         raise click.ClickException(f"{error}; the links were not changed") from error
@@ -244,7 +256,9 @@ def _counts(progress: Progress) -> str:
 @main.command()
 @store_options
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def validate(store_path: str | None, query_url: str | None, update_url: str | None, folder: Path) -> None:
+def validate(
+    store_path: str | None, query_url: str | None, update_url: str | None, graph_store_url: str | None, folder: Path
+) -> None:
     """Check a study folder (study.yaml + coding sheets) and list every problem at once; writes nothing.
 
     Values are resolved against the reference list and vocabularies, the graph is checked with the SHACL
@@ -268,7 +282,9 @@ def validate(store_path: str | None, query_url: str | None, update_url: str | No
     if store_path and not Path(store_path, "CURRENT").exists():
         return  # no store there yet: nothing to replace, and opening it would create it
     if store_path or query_url:
-        config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+        config = Config(
+            store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url
+        )
         held = study_graph(study.study_id) in _open(config).named_graphs()
         where = config.store_path or config.query_url
         click.echo(f"Loading it would {'replace the' if held else 'add a new'} study graph in {where}.")
@@ -277,7 +293,9 @@ def validate(store_path: str | None, query_url: str | None, update_url: str | No
 @main.command()
 @store_options
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def load(store_path: str | None, query_url: str | None, update_url: str | None, folder: Path) -> None:
+def load(
+    store_path: str | None, query_url: str | None, update_url: str | None, graph_store_url: str | None, folder: Path
+) -> None:
     """Validate, reason over and store a study folder, replacing that study's graphs in one atomic update.
 
     On any problem nothing in the store changes. The study goes to graph/study/{id} and what the reasoner
@@ -291,7 +309,7 @@ def load(store_path: str | None, query_url: str | None, update_url: str | None, 
             "give --store PATH (an on-disk store) or --query-url and --update-url (a SPARQL server): "
             "a study loaded into an in-memory store would be gone when the command ends"
         )
-    config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url)
     started = time.perf_counter()
     progress = _terminal_progress()
     try:
@@ -325,6 +343,7 @@ def export(
     store_path: str | None,
     query_url: str | None,
     update_url: str | None,
+    graph_store_url: str | None,
     graph: str | None,
     format_name: str,
     output: Path | None,
@@ -334,7 +353,7 @@ def export(
 
     if store_path and not Path(store_path, "CURRENT").exists():
         raise click.ClickException(f"there is no store at {store_path}")
-    config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url)
     try:
         found = quads(_open(config), graph)
     except StoreError as error:
@@ -350,7 +369,7 @@ def export(
 
 
 def _open(config: Config) -> Store:
-    from service.app import open_store
+    from service.store import open_store
 
     return open_store(config)
 

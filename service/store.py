@@ -28,6 +28,7 @@ from typing import Protocol
 import pyoxigraph as ox
 import requests
 
+from service.config import Config
 from service.sparql_lexer import has_keyword, tokens
 
 
@@ -223,6 +224,7 @@ class EmbeddedStore:
     def _writer(self) -> Iterator[ox.Store]:
         with self._lock(), self._open_writable(self.path) as store:
             yield store
+        gc.collect()  # whatever still refers to the store (a query result) lets go of its lock for the next writer
 
     @contextmanager
     def _open_writable(self, path: str) -> Iterator[ox.Store]:
@@ -238,8 +240,7 @@ class EmbeddedStore:
             yield store
             store.flush()
         finally:
-            del store  # releases RocksDB's lock and files
-            gc.collect()
+            del store  # releases RocksDB's lock and files once the caller lets go of it too
 
     def query(
         self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None, timeout: float | None = None
@@ -286,8 +287,7 @@ class EmbeddedStore:
         with self._lock():
             shutil.rmtree(building, ignore_errors=True)
             try:
-                self._build(building, graphs, then)
-                gc.collect()  # both stores closed: their files are all written before the swap
+                self._build(building, graphs, then)  # both stores are closed when it returns
                 _new_version(building)
             except BaseException:
                 shutil.rmtree(building, ignore_errors=True)
@@ -541,3 +541,10 @@ def _ntriples(triples: Sequence[ox.Triple]) -> bytes:
     data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
     assert data is not None  # serialize returns the bytes when given no output
     return data
+
+
+def open_store(config: Config) -> Store:
+    """The store the settings name: a remote SPARQL server when a query URL is given, else the embedded one."""
+    if config.query_url:
+        return RemoteStore(config.query_url, config.update_url, graph_store_url=config.graph_store_url)
+    return EmbeddedStore(config.store_path)
