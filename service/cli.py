@@ -170,7 +170,10 @@ def import_(
     except DataFileError as error:
         raise click.ClickException(str(error)) from error
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
-    replace_graphs(_open(config), [GraphContent(graph, triples, [str(file)], digest)])
+    try:
+        replace_graphs(_open(config), [GraphContent(graph, triples, [str(file)], digest)])
+    except StoreError as error:
+        raise click.ClickException(f"{error}; nothing was loaded") from error
     click.echo(f"{len(triples)} triples from {file} in <{graph}>")
 
 
