@@ -1,7 +1,7 @@
 """Benchmark: `samverkan import` beside `oxigraph load` on the same files, and this code beside an older checkout.
 
     python bench/bulk_load.py --scale 100k --repeat 3
-    python bench/bulk_load.py --scale 1M --repeat 3 --before /path/to/older/checkout   # before and after
+    python bench/bulk_load.py --scale 1M --repeat 3 --before /path/to/older/checkout   # before (once) and after
 
 bench/generate.py writes the data once (the files bench/peers.py loads). Each round, in turn, on a fresh
 on-disk store: `oxigraph load` of all.nq; `samverkan import` of each graph's N-Triples file (one process
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--scale", default="100k", help="as bench/generate.py takes it: 10k, 100k, 1M [100k]")
     parser.add_argument("--repeat", type=int, default=3, help="rounds [3]")
     parser.add_argument("--before", type=Path, help="an older checkout of this repository, to compare with")
+    parser.add_argument("--before-repeat", type=int, default=1, help="rounds that also run --before (slow) [1]")
     parser.add_argument("--work", type=Path, help="folder for data and stores (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -68,6 +69,8 @@ def main() -> None:
         runs["samverkan import (before)"] = []
     for round_ in range(args.repeat):
         for name in runs:
+            if name == "samverkan import (before)" and round_ >= args.before_repeat:
+                continue
             store = work / "store"
             if not name.startswith("replace"):
                 shutil.rmtree(store, ignore_errors=True)

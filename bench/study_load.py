@@ -304,12 +304,12 @@ def run_reasoning(engine: str, folder: Path, rows: int) -> dict[str, Any]:
 
 def run_pipeline(folder: Path, store_dir: Path, rows: int) -> dict[str, Any]:
     """`samverkan load` in this fresh process, step by step: read, build, SHACL, reason, store (on disk)."""
-    from service.app import open_store
     from service.catalogue import replace_graphs
     from service.config import Config
     from service.ingest.progress import Progress
     from service.ingest.schema import Schema
     from service.ingest.shipped import study_source
+    from service.store import open_store
 
     progress = Progress()
     source = study_source(ROOT, folder, Schema(ROOT), progress)
