@@ -372,8 +372,9 @@ class RemoteStore:
     `default-graph-uri` (and `named-graph-uri`), so the server needs no special configuration and a
     query's own FROM still wins. The list of graphs is cached for a moment and renewed after loads.
     Whole graphs go to the server as N-Triples through its Graph Store Protocol endpoint when one is given
-    (else as SPARQL updates of STAGING_BATCH triples each) into temporary graphs, which one update moves into
-    place; the temporary graphs are left out of the union, and dropped again when a load fails.
+    (else as SPARQL updates of STAGING_BATCH triples each, or one for a graph with blank nodes) into temporary
+    graphs, which one update moves into place; the temporary graphs are left out of the union, and dropped
+    again when a load fails.
     """
 
     STAGING = "urn:samverkan:staging:"
@@ -514,8 +515,11 @@ class RemoteStore:
 
     def _stage(self, graph: str, triples: Sequence[ox.Triple]) -> None:
         if not self.graph_store_url:
-            for start in range(0, len(triples), self.STAGING_BATCH):
-                batch = _ntriples(triples[start : start + self.STAGING_BATCH]).decode("utf-8")
+            # A blank node is a different node in each request, so a graph that has any goes in one request.
+            blank = any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
+            size = max(len(triples), 1) if blank else self.STAGING_BATCH
+            for start in range(0, len(triples), size):
+                batch = _ntriples(triples[start : start + size]).decode("utf-8")
                 self.update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{batch}}} }}")
             return
         try:

@@ -430,5 +430,12 @@ def test_import_goes_through_the_graph_store_protocol_and_a_failed_load_leaves_n
         assert isinstance(every, ox.QuerySolutions)
         assert sorted(row["g"].value for row in every) == sorted([GRAPH_CATALOGUE, "http://example.org/g"])
         assert len(quads(store, "http://example.org/g")) == 5
+        batched = RemoteStore(server.url + "/query", server.url + "/update")  # no Graph Store endpoint
+        batched.STAGING_BATCH = 1
+        node, p = ox.BlankNode(), ox.NamedNode("http://example.org/p")
+        batched.replace_graphs({"http://example.org/b": [ox.Triple(node, p, ox.Literal(str(i))) for i in range(3)]}, "")
+        subjects = batched.query("SELECT (COUNT(DISTINCT ?s) AS ?n) { GRAPH <http://example.org/b> { ?s ?p ?o } }")
+        assert isinstance(subjects, ox.QuerySolutions)
+        assert next(iter(subjects))["n"].value == "1"  # one blank node, though each batch would make its own
     finally:
         server.stop()
