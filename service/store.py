@@ -146,8 +146,7 @@ class EmbeddedStore:
     Queries read through a read-only handle, so other processes (the query workers, a `samverkan load`)
     can open the same folder: a write opens the store read-write only for its transaction, then bumps
     a version file that tells every reader to reopen and see it. Whole graphs are replaced by building a
-    new store folder (`PATH.samverkan-next`) and swapping it with the old one in one rename; the old one is
-    kept as `PATH.samverkan-previous` until the next replace, for readers still finishing a query on it.
+    new store folder (`PATH.samverkan-next`) and swapping it with the old one in one rename.
     """
 
     VERSION_FILE = "samverkan-version"
@@ -157,8 +156,7 @@ class EmbeddedStore:
         self.temporary = path is None
         self.path = path or tempfile.mkdtemp(prefix="samverkan-store-", dir=memory_folder())
         if self.temporary:
-            for folder in (self.path, self._beside("previous"), self._beside("next")):
-                weakref.finalize(self, shutil.rmtree, folder, True)
+            weakref.finalize(self, shutil.rmtree, self.path, True)
         if not os.path.exists(os.path.join(self.path, "CURRENT")) and os.path.isdir(self._beside("aside")):
             os.rename(self._beside("aside"), self.path)  # a swap without RENAME_EXCHANGE was interrupted midway
         if not os.path.exists(os.path.join(self.path, "CURRENT")):
@@ -283,7 +281,7 @@ class EmbeddedStore:
         through the bulk loader. Until the swap nothing in the store's folder changes, so a failure or a crash
         leaves the old store whole (and the next replace removes the unfinished folder).
         """
-        building, previous = self._beside("next"), self._beside("previous")
+        building = self._beside("next")
         with self._lock():
             shutil.rmtree(building, ignore_errors=True)
             try:
@@ -293,8 +291,9 @@ class EmbeddedStore:
                 shutil.rmtree(building, ignore_errors=True)
                 raise
             _exchange(building, self.path)
-            shutil.rmtree(previous, ignore_errors=True)
-            os.rename(building, previous)
+            # The old store: a query still reading it keeps the files it has open (Linux frees them when it
+            # closes them), and one that opens another file of it meets the new store and is run again.
+            shutil.rmtree(building, ignore_errors=True)
 
     def _build(self, building: str, graphs: Mapping[str, Sequence[ox.Triple]], then: str) -> None:
         """The store as it will be after the replace, in the folder `building` (the stores close on return)."""
