@@ -30,6 +30,8 @@ class Config:
     store_path: str | None = None
     query_url: str | None = None
     update_url: str | None = None
+    # The remote server's Graph Store Protocol endpoint: whole graphs are sent there as N-Triples when it is set.
+    graph_store_url: str | None = None
     # The folder holding the shipped ontology/ and data/ (service/shipped_files.py), loaded at start when they changed.
     data_root: Path = field(default=ROOT)
     load_shipped_data: bool = True

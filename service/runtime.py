@@ -22,15 +22,9 @@ from service.ingest.shipped import BuildCache, shipped_sources, sync
 from service.parameters import LOOKUPS, Candidates, term_rows
 from service.releases import ReleaseArchive, ReleasesUnsupported, open_archive
 from service.saved_queries import QueryLibrary
-from service.store import EmbeddedStore, RemoteStore, Store, StoreError
+from service.store import EmbeddedStore, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
-
-
-def open_store(config: Config) -> Store:
-    if config.query_url:
-        return RemoteStore(config.query_url, config.update_url)
-    return EmbeddedStore(config.store_path)
 
 
 def open_executor(config: Config, store: Store) -> Executor:
