@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.client import HTTPMessage
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,19 +97,27 @@ class InProcess(BaseAdapter):
 class Client(requests.Session):
     """requests' API on one application of ours, answered in this process with no socket in between.
 
-    The application is also served at `url` (127.0.0.1, by a thread of this process) for clients that need a
-    real URL; `log` holds what the service logged (when it was opened by `in_process`).
+    Like `requests.get` and its kin it keeps no cookie from one request to the next (`session()` does). The
+    application is also served at `url` (127.0.0.1, by a thread of this process) for clients that need a real
+    URL; `log` holds what the service logged (when it was opened by `in_process`).
     """
 
     def __init__(self, app: Flask, log: Path | None = None) -> None:
         super().__init__()
         self.app = app
         self.log = log
+        self.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.mount(self.url + "/", InProcess(app))
         threading.Thread(target=self._server.serve_forever, name=f"samverkan-{self.port}", daemon=True).start()
+
+    def session(self) -> requests.Session:
+        """A session on the same application, in this process, that keeps cookies as a browser would."""
+        session = requests.Session()
+        session.mount(self.url + "/", InProcess(self.app))
+        return session
 
     def stop(self) -> None:
         self._server.shutdown()
