@@ -35,10 +35,12 @@ from requests.utils import get_encoding_from_headers
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from service.cli import serve
 from service.config import Config
 from service.http import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVER_OPTIONS = {"host", "port", "workers", "threads"}  # how `serve` listens; every other option is a setting
 
 
 class _Raw:
@@ -140,6 +142,12 @@ def in_process(tmp: Path, **settings: Any) -> Iterator[Client]:
     finally:
         logging.getLogger("service").removeHandler(handler)
         handler.close()
+
+
+def serve_settings(*args: str) -> dict[str, Any]:
+    """The settings `samverkan serve ARGS` would start with, read from its options and environment variables."""
+    params = serve.make_context("serve", list(args)).params
+    return {name: value for name, value in params.items() if value is not None and name not in SERVER_OPTIONS}
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
-"""The Graph Store HTTP Protocol at /store: reads open to all, PUT/POST/DELETE behind the write token (which
-`samverkan serve` also takes from the SAMVERKAN_UPDATE_TOKEN environment variable), RDF bodies in and out by
-content type."""
+"""The Graph Store HTTP Protocol at /store: reads open to all, PUT/POST/DELETE behind the write token (here
+given through the SAMVERKAN_UPDATE_TOKEN environment variable), RDF bodies in and out by content type."""
 
 from __future__ import annotations
 
@@ -9,9 +8,7 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 import pytest
 import requests
-from conftest import Client, in_process
-
-from service.cli import serve
+from conftest import Client, in_process, serve_settings
 
 TOKEN = "graph-store-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -28,15 +25,11 @@ NTRIPLES = '<http://example.org/mdh> <http://example.org/name> "Mälardalens uni
 @pytest.fixture(scope="module")
 def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     tmp = tmp_path_factory.mktemp("graph-store")
-    with in_process(
-        tmp, store_path=str(tmp / "store"), load_shipped_data=False, update_token=TOKEN, query_workers=1
-    ) as client:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SAMVERKAN_UPDATE_TOKEN", TOKEN)
+        settings = serve_settings("--store", str(tmp / "store"), "--no-shipped-data", "--query-workers", "1")
+    with in_process(tmp, **settings) as client:
         yield client
-
-
-def test_serve_takes_the_write_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SAMVERKAN_UPDATE_TOKEN", TOKEN)
-    assert serve.make_context("serve", []).params["update_token"] == TOKEN
 
 
 def triples(text: bytes | str, rdf_format: ox.RdfFormat) -> set[ox.Triple]:
