@@ -1,6 +1,6 @@
-"""The service for the tests: in this process (`app`, `client`) wherever a server process adds nothing, and as a
-real process on 127.0.0.1 (`start_samverkan`) for what needs one: gunicorn workers, loads from another process,
-the load test. A real Oxigraph server stands in for a remote SPARQL store.
+"""The service for the tests: in this process (`app`, `client`, `in_process`) wherever a server process adds
+nothing, and as a real process on 127.0.0.1 (`start_samverkan`) for what needs one: gunicorn workers, time limits
+under gunicorn, the load test. Real Oxigraph and Virtuoso servers stand in for remote SPARQL stores.
 
 `client` speaks requests' API, so a test reads as it did against a live server, but its requests reach the
 application without a socket. The same application is also served on 127.0.0.1 by a thread of this process, for
