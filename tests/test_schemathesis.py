@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import Client
 
 CHECKS = ",".join(
@@ -20,6 +21,7 @@ CHECKS = ",".join(
 )
 
 
+@pytest.mark.slow  # some 4,000 generated requests, minutes of schemathesis' own work: .ci/run runs it
 def test_the_api_holds_to_its_openapi_document(client: Client, tmp_path: Path) -> None:
     binary = Path(sys.executable).parent / "schemathesis"
     result = subprocess.run(
