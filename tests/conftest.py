@@ -71,11 +71,7 @@ class InProcess(BaseAdapter):
             headers=list(request.headers.items()),
             data=body,
         ).get_environ()
-        chunks, status, headers = run_wsgi_app(self.app, environ, buffered=True)
-        try:
-            content = b"".join(chunks)
-        finally:
-            getattr(chunks, "close", lambda: None)()
+        chunks, status, headers = run_wsgi_app(self.app, environ, buffered=True)  # read whole, and closed
         code, _, reason = status.partition(" ")
         response = requests.Response()
         response.status_code = int(code)
@@ -85,7 +81,8 @@ class InProcess(BaseAdapter):
             merged[name] = f"{merged[name]}, {value}" if name in merged else value
         response.headers = CaseInsensitiveDict(merged)
         response.encoding = get_encoding_from_headers(response.headers)
-        response._content = content
+        response._content = b"".join(chunks)
+        response._content_consumed = True
         response.url = request.url or ""
         response.request = request
         response.raw = _Raw(headers.to_wsgi_list())
