@@ -272,7 +272,7 @@ def build_graphs(folder: Path, out: Path) -> dict[str, int]:
     from service.ingest.study import build_study
 
     schema = Schema(ROOT)
-    study = build_study(folder, schema.resolver, Progress())
+    study = build_study(folder, schema, Progress())
     assert not study.problems, study.problems[:3]
     (out / "study.nt").write_bytes(study.graph.serialize(format="nt", encoding="utf-8"))
     (out / "context.nt").write_bytes(schema.beside(study.graph).serialize(format="nt", encoding="utf-8"))

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
-from service.namespaces import GRAPH_CATALOGUE, ONTOLOGY
+from service.namespaces import GRAPH_CATALOGUE, ONTOLOGY, RDF_TYPE, XSD
 from service.store import Store
 
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+A = ox.NamedNode(RDF_TYPE)
 VOID_DATASET = ox.NamedNode("http://rdfs.org/ns/void#Dataset")
 VOID_TRIPLES = ox.NamedNode("http://rdfs.org/ns/void#triples")
 DCT_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
@@ -20,7 +20,6 @@ DCT_MODIFIED = ox.NamedNode("http://purl.org/dc/terms/modified")
 DCT_TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
 DCT_CITATION = ox.NamedNode("http://purl.org/dc/terms/bibliographicCitation")
 SOURCE_DIGEST = ox.NamedNode(ONTOLOGY + "sourceDigest")
-XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class GraphContent:
     def description(self, now: datetime) -> list[ox.Triple]:
         g = ox.NamedNode(self.graph)
         triples = [
-            ox.Triple(g, RDF_TYPE, VOID_DATASET),
+            ox.Triple(g, A, VOID_DATASET),
             ox.Triple(g, VOID_TRIPLES, ox.Literal(str(len(self.triples)), datatype=ox.NamedNode(XSD + "integer"))),
             ox.Triple(g, DCT_MODIFIED, ox.Literal(now.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))),
             ox.Triple(g, SOURCE_DIGEST, ox.Literal(self.digest)),

@@ -13,10 +13,11 @@ import click
 from service.catalogue import replace_graphs
 from service.config import WIKIDATA_SPARQL, Config
 from service.ingest import DataFileError
-from service.store import Store, StoreError
+from service.store import EmbeddedStore, Store, StoreError
 
 if TYPE_CHECKING:  # the study pipeline (pyshacl, owlready2) is imported only by the commands that use it
     from service.ingest.progress import Progress
+    from service.releases import ReleaseArchive
 
 
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,7 +47,8 @@ def main() -> None:
 @click.option(
     "--data-root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder holding ontology/ and data/ to load (default: this repository).",
+    help="Folder holding ontology/ and data/ to load, to serve another copy "
+    "(default: the shipped one: this repository's, or the installed package's).",
 )
 @click.option(
     "--shipped-data/--no-shipped-data",
@@ -70,12 +72,13 @@ def main() -> None:
 @click.option(
     "--queries-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the curated saved queries (.rq) [default: queries/].",
+    help="Folder of the curated saved queries (.rq) [default: the shipped queries/].",
 )
 @click.option(
     "--user-queries-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder where researchers' saved queries are stored [default: user-queries/].",
+    help="Folder where researchers' saved queries are stored [default: user-queries/ of this repository, or "
+    "for an installed package the user's data folder, e.g. ~/.local/share/samverkan-kg/user-queries].",
 )
 @click.option(
     "--update-token",
@@ -105,6 +108,11 @@ def main() -> None:
     "--result-cache-mb",
     type=click.IntRange(min=0),
     help="MiB of answers kept per process while the data is unchanged; 0 turns it off [default: 64].",
+)
+@click.option(
+    "--releases-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the data releases and cited results [default: STORE.releases beside --store].",
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="HTTP worker processes.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per HTTP worker.")
@@ -326,14 +334,16 @@ def load(store_path: str | None, query_url: str | None, update_url: str | None, 
     click.echo("  " + ", ".join(f"{step.name} {step.seconds:.1f} s" for step in progress.steps))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @store_options
 @click.option("--graph", help="Only this named graph (default: every graph in the store).")
 @click.option("--format", "format_name", type=click.Choice(["trig", "nquads"]), default="trig", show_default=True)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write [default: stdout]."
 )
+@click.pass_context
 def export(
+    context: click.Context,
     store_path: str | None,
     query_url: str | None,
     update_url: str | None,
@@ -341,8 +351,11 @@ def export(
     format_name: str,
     output: Path | None,
 ) -> None:
-    """Write the store's named graphs (or one of them) as TriG or N-Quads."""
+    """Write the store's named graphs (or one of them) as TriG or N-Quads; or our codebook (`export codebook`)."""
     from service.export import quads, serialize
+
+    if context.invoked_subcommand is not None:
+        return
 
     if store_path and not Path(store_path, "CURRENT").exists():
         raise click.ClickException(f"there is no store at {store_path}")
@@ -359,6 +372,133 @@ def export(
         click.echo(f"{len(found):,} quads written to {output}", err=True)
     else:
         click.echo(data.decode("utf-8"), nl=False)
+
+
+@export.command(name="codebook")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--language", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Labels in.")
+def export_codebook(file: Path, language: str) -> None:
+    """Write our vocabularies as a REFI-QDA codebook (.qdc) to import into NVivo, ATLAS.ti or MAXQDA before
+    coding (docs/study-format.md, "From NVivo, ATLAS.ti or MAXQDA")."""
+    from service.ingest.schema import Schema
+
+    codebook = Schema(Config().data_root).codebook
+    file.write_bytes(codebook.qdc(language))
+    click.echo(f"{len(codebook.by_guid)} codes written to {file}", err=True)
+
+
+def releases_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--releases-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder of the releases [default: STORE.releases beside --store].",
+    )(command)
+
+
+def _archive(
+    store_path: str | None, query_url: str | None, update_url: str | None, releases_dir: Path | None
+) -> tuple[ReleaseArchive, EmbeddedStore]:
+    """The on-disk store and its releases; a clear error for the in-memory store (gone when the command ends)."""
+    from service.releases import open_archive
+
+    if not store_path and not query_url:
+        raise click.UsageError(
+            "give --store PATH: releases are made of an on-disk store (the in-memory one is gone when the command ends)"
+        )
+    if store_path and not Path(store_path, "CURRENT").exists():
+        raise click.ClickException(f"there is no store at {store_path}")
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, releases_dir=releases_dir)
+    store = _open(config)
+    try:
+        archive = open_archive(config, store)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+    assert isinstance(store, EmbeddedStore)
+    return archive, store
+
+
+@main.command()
+@store_options
+@releases_option
+@click.option("--note", default="", help="What this release is, e.g. 'after loading the 2021 study'.")
+def release(
+    store_path: str | None, query_url: str | None, update_url: str | None, releases_dir: Path | None, note: str
+) -> None:
+    """Freeze the store's present data as a release that results can be cited on (docs/citing.md).
+
+    Prints the release's identifier (date and short content hash). Data equal to an existing release makes no
+    new one: that release becomes the current one again.
+    """
+    archive, store = _archive(store_path, query_url, update_url, releases_dir)
+    try:
+        made, new = archive.make(store, note)
+    except StoreError as error:
+        raise click.ClickException(f"{error}; no release was made") from error
+    if new:
+        click.echo(f"Release {made.id}: {made.triples:,} triples in {len(made.graphs)} graphs, in {archive.root}")
+    else:
+        click.echo(f"The data equals release {made.id} ({made.note or 'no note'}); no new release was made.")
+
+
+@main.command()
+@store_options
+@releases_option
+@click.option("--delete", "delete_id", metavar="ID", help="Delete this release (its cite URLs then answer 410 Gone).")
+def releases(
+    store_path: str | None,
+    query_url: str | None,
+    update_url: str | None,
+    releases_dir: Path | None,
+    delete_id: str | None,
+) -> None:
+    """List the releases, newest first, and whether the store's data still equals the last one; or delete one."""
+    from service.releases import ReleaseGone, UnknownRelease
+
+    archive, store = _archive(store_path, query_url, update_url, releases_dir)
+    if delete_id:
+        try:
+            gone = archive.delete(delete_id)
+        except (UnknownRelease, ReleaseGone) as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Deleted release {gone.id}.")
+        return
+    for made in archive.list():
+        click.echo(f"{made.id}  {made.created:%Y-%m-%d %H:%M}Z  {made.triples:>10,} triples  {made.note}")
+    status = archive.status(store)
+    if status.release is None:
+        click.echo("No releases yet: make one with `samverkan release --store PATH`.")
+    elif status.current:
+        click.echo(f"The store's data equals release {status.release.id}.")
+    else:
+        click.echo(f"The store's data has changed since release {status.release.id}.")
+
+
+@export.command(name="study")
+@click.argument("study_id")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@store_options
+def export_study(
+    study_id: str, file: Path, store_path: str | None, query_url: str | None, update_url: str | None
+) -> None:
+    """Write a loaded study as a REFI-QDA project (.qdpx): its quotes in their sources, its codings, coders, own
+    codebook and our codes it uses (docs/study-format.md, "A study out as a REFI-QDA project")."""
+    from service.ingest.refiqda_export import export_project, stored_study
+    from service.ingest.schema import Schema
+
+    if store_path and not Path(store_path, "CURRENT").exists():
+        raise click.ClickException(f"there is no store at {store_path}")
+    try:
+        graph = stored_study(_open(Config(store_path=store_path, query_url=query_url, update_url=update_url)), study_id)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+    if not len(graph):
+        raise click.ClickException(f"the store has no study '{study_id}'; load it first (samverkan load FOLDER)")
+    schema = Schema(Config().data_root)
+    project = export_project(graph, study_id, schema.codebook, schema.resolver)
+    file.write_bytes(project.data)
+    for note in project.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{project.observations} coded observations written to {file}", err=True)
 
 
 def _open(config: Config) -> Store:

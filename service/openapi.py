@@ -5,7 +5,10 @@ with its parameters typed (enum for listed values, a pattern for codes, format d
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from service import __version__
 from service.config import Config
@@ -122,7 +125,15 @@ def operation(query: SavedQuery, config: Config) -> dict[str, Any]:
             "description": "Present when more rows follow: the answer was cut at the limit.",
             "schema": {"type": "string"},
         },
-        "Link": {"description": 'Paging: rel="next" and rel="prev" URLs.', "schema": {"type": "string"}},
+        "Link": {
+            "description": 'Paging: rel="next" and rel="prev" URLs; rel="cite-as": the cite URL, when the answer '
+            "was computed on a data release (docs/citing.md).",
+            "schema": {"type": "string"},
+        },
+        "Samverkan-Release": {
+            "description": "The data release the answer was computed on: ID, 'changed-since ID' or 'none'.",
+            "schema": {"type": "string"},
+        },
     }
     content: dict[str, Any] = {
         f.media_type: {"schema": {"type": ["array", "object"]} if f.media_type.endswith("json") else {"type": "string"}}
@@ -152,148 +163,20 @@ def operation(query: SavedQuery, config: Config) -> dict[str, Any]:
     }
 
 
+BASE_DOCUMENT = Path(__file__).with_name("openapi.yaml")
+
+
 def openapi_document(catalogue: Catalogue, config: Config, server: str) -> dict[str, Any]:
+    """The fixed part (openapi.yaml) with this service's version, server and limits, and one operation per query."""
+    document: dict[str, Any] = yaml.safe_load(BASE_DOCUMENT.read_text(encoding="utf-8"))
     queries = catalogue.latest()
-    paths: dict[str, Any] = {
-        "/api/queries": {
-            "get": {
-                "operationId": "listQueries",
-                "summary": "The catalogue of saved queries",
-                "description": "Every saved query with its metadata, parameters and SPARQL text, and the query files "
-                "that are not served because of a problem (file, line, message).",
-                "tags": ["catalogue"],
-                "responses": {
-                    "200": {
-                        "description": "The catalogue.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Catalogue"}}},
-                    }
-                },
-            },
-            "post": {
-                "operationId": "saveQuery",
-                "summary": "Save a query of your own (needs the write token)",
-                "description": "The query is checked as a file would be and stored as the next version of its name; "
-                "it is served at /api/queries/{name} at once. Curated names cannot be taken.",
-                "tags": ["catalogue"],
-                "security": [{"writeToken": []}],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/NewQuery"}},
-                        "application/sparql-query": {"schema": {"type": "string", "description": "A .rq file."}},
-                    },
-                },
-                "responses": {
-                    "200": {"description": "The same text was already the latest version."},
-                    "201": {"description": "Saved as a new version."},
-                    "400": ERROR,
-                    "401": ERROR,
-                    "403": ERROR,
-                    "409": ERROR,
-                },
-            },
-        },
-        "/api/queries/{name}/definition": {
-            "get": {
-                "operationId": "queryDefinition",
-                "summary": "One saved query's metadata, parameters and SPARQL",
-                "tags": ["catalogue"],
-                "parameters": [
-                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                ],
-                "responses": {"200": {"description": "The definition."}, "400": ERROR, "404": ERROR},
-            }
-        },
-        "/api/queries/{name}/parameters/{parameter}/values": {
-            "get": {
-                "operationId": "parameterValues",
-                "summary": "The values a parameter allows (municipalities, studies, concepts …), for drop-downs",
-                "tags": ["catalogue"],
-                "parameters": [
-                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {"name": "parameter", "in": "path", "required": True, "schema": {"type": "string"}},
-                ],
-                "responses": {
-                    "200": {"description": "value and label of each allowed value."},
-                    "400": ERROR,
-                    "404": ERROR,
-                },
-            }
-        },
-    }
+    info = document["info"]
+    info["version"] = __version__
+    info["description"] += (
+        f" Every query runs under a time limit of {config.query_timeout:g} s and a cap of {config.max_rows} rows."
+    )
+    document["servers"] = [{"url": server}]
+    document["tags"] += [{"name": tag} for tag in sorted({group(q) for q in queries})]
     for query in queries:
-        paths[f"/api/queries/{query.name}"] = {"get": operation(query, config)}
-    tags = sorted({group(q) for q in queries})
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Samverkan KG saved queries",
-            "version": __version__,
-            "description": "Saved SPARQL queries on how Swedish municipalities lead and govern samverkan "
-            "(collaboration), run with typed parameters. Each query is a .rq file; see docs/saved-queries.md. "
-            f"Every query runs under a time limit of {config.query_timeout:g} s and a cap of {config.max_rows} rows.",
-            "license": {"name": "MIT (code); CC BY 4.0 (data)", "identifier": "MIT"},
-        },
-        "servers": [{"url": server}],
-        "tags": [{"name": "catalogue", "description": "The catalogue itself"}] + [{"name": t} for t in tags],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"writeToken": {"type": "http", "scheme": "bearer"}},
-            "responses": {
-                "Error": {
-                    "description": "What is wrong, in plain words (the parameter, the value, what is allowed).",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                }
-            },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "status", "message"],
-                    "properties": {
-                        "error": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "message": {"type": "string"},
-                        "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
-                    },
-                },
-                "Problem": {
-                    "type": "object",
-                    "properties": {
-                        "file": {"type": "string"},
-                        "line": {"type": ["integer", "null"]},
-                        "message": {"type": "string"},
-                    },
-                },
-                "SparqlResults": {
-                    "type": "object",
-                    "description": "SPARQL 1.1 Query Results JSON Format (https://www.w3.org/TR/sparql11-results-json/).",
-                    "properties": {
-                        "head": {"type": "object"},
-                        "results": {"type": "object"},
-                        "boolean": {"type": "boolean"},
-                    },
-                },
-                "Catalogue": {
-                    "type": "object",
-                    "properties": {
-                        "queries": {"type": "array", "items": {"type": "object"}},
-                        "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
-                    },
-                },
-                "NewQuery": {
-                    "type": "object",
-                    "required": ["name", "title", "description", "sparql"],
-                    "properties": {
-                        "name": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
-                        "title": {"type": ["string", "object"], "description": "{sv: …, en: …}"},
-                        "description": {"type": ["string", "object"]},
-                        "tags": {"type": "array", "items": {"type": "string"}},
-                        "view": {"type": "object"},
-                        "parameters": {"type": "object", "description": "As in a file's header."},
-                        "sparql": {"type": "string"},
-                    },
-                },
-            },
-        },
-    }
+        document["paths"][f"/api/queries/{query.name}"] = {"get": operation(query, config)}
+    return document

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,7 +30,41 @@ LOOKUPS = Path(__file__).resolve().parent / "lookups"
 
 Term = ox.NamedNode | ox.Literal
 Row = dict[str, Term]
-Lookup = Callable[[str], list[Row]]
+
+
+class Candidates:
+    """The answers of lookup queries (the values a parameter may name) and the resolvers built from them,
+    kept while the data is unchanged: a warm saved query then resolves `kommun=Västerås` without a query.
+
+    The owner makes a new one when the data version changes (service/runtime.py `Services.candidates`).
+    """
+
+    def __init__(self, select: Callable[[str], list[Row]]) -> None:
+        self._select = select
+        self._rows: dict[str, list[Row]] = {}
+        self._resolvers: dict[tuple[str, str], Resolver] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, sparql: str) -> list[Row]:
+        with self._lock:
+            found = self._rows.get(sparql)
+        if found is None:
+            found = self._select(sparql)
+            with self._lock:
+                self._rows.setdefault(sparql, found)
+        return found
+
+    def resolver(self, ptype: ParameterType, sparql: str) -> Resolver:
+        key = (ptype.name, sparql)
+        with self._lock:
+            found = self._resolvers.get(key)
+        if found is None:
+            found = Resolver(ptype, self.rows(sparql))
+            with self._lock:
+                self._resolvers.setdefault(key, found)
+        return found
+
+
 """Runs a SELECT (through the executor, under the service's limits) and gives its rows as terms."""
 
 RESERVED = frozenset({"format", "output", "results", "limit", "offset", "timeout", "version", "query"})
@@ -382,7 +417,7 @@ def term_rows(bindings: Iterable[Mapping[str, Mapping[str, str]]]) -> list[Row]:
 
 
 def arguments(
-    specs: Sequence[ParameterSpec], given: Mapping[str, Sequence[str]], lookup: Lookup
+    specs: Sequence[ParameterSpec], given: Mapping[str, Sequence[str]], lookup: Candidates
 ) -> dict[str, list[Term]]:
     """The terms to bind for each parameter, from the request's values (or the defaults).
 
@@ -412,10 +447,10 @@ def arguments(
     return bindings
 
 
-def values_of(spec: ParameterSpec, raws: Sequence[str], lookup: Lookup) -> list[Term]:
+def values_of(spec: ParameterSpec, raws: Sequence[str], lookup: Candidates) -> list[Term]:
     ptype = TYPES[spec.type]
     if ptype.resolved:
-        resolver = Resolver(ptype, lookup(candidates_query(spec)))
+        resolver = lookup.resolver(ptype, candidates_query(spec))
         terms: list[Term] = [resolver.resolve(raw) for raw in raws]
     else:
         terms = [parse_static(spec, raw) for raw in raws]
@@ -425,7 +460,7 @@ def values_of(spec: ParameterSpec, raws: Sequence[str], lookup: Lookup) -> list[
             if term not in allowed:
                 raise BadValue(f"'{raw}' is not one of the allowed values: {', '.join(spec.values)}")
     if spec.values_query:
-        listed = {row["value"] for row in lookup(spec.values_query) if "value" in row}
+        listed = {row["value"] for row in lookup.rows(spec.values_query) if "value" in row}
         for raw, term in zip(raws, terms, strict=True):
             if term not in listed:
                 shown = sorted(t.value for t in listed)
@@ -443,15 +478,15 @@ def candidates_query(spec: ParameterSpec) -> str:
     return text
 
 
-def allowed_values(spec: ParameterSpec, lookup: Lookup) -> list[dict[str, str]] | None:
+def allowed_values(spec: ParameterSpec, lookup: Candidates) -> list[dict[str, str]] | None:
     """What a form's drop-down offers: value and label of each allowed value; None when any value of the type goes."""
     if spec.values:
         return [{"value": value, "label": value} for value in spec.values]
     rows: list[Row] = []
     if spec.values_query:
-        rows = lookup(spec.values_query)
+        rows = lookup.rows(spec.values_query)
     elif TYPES[spec.type].resolved:
-        rows = lookup(candidates_query(spec))
+        rows = lookup.rows(candidates_query(spec))
     else:
         return None
     found: dict[str, str] = {}

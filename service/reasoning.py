@@ -35,7 +35,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from service.config import HERMIT_MAX_TRIPLES
-from service.namespaces import curie
+from service.namespaces import RDF_TYPE, curie
 
 Source = Graph | Path | str
 """An rdflib Graph, or the path of an RDF file whose format rdflib can tell from its suffix (.ttl, .nt …)."""
@@ -471,7 +471,7 @@ class _Rules:
         )
 
 
-_RDF_TYPE = ox.NamedNode(str(RDF.type))
+_RDF_TYPE = ox.NamedNode(RDF_TYPE)
 
 
 class _Labels:

@@ -7,15 +7,20 @@ knows about HTTP, so the command line, the tests and the web views use the same 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from service.caching import CachedAnswer, ResultCache, etag_for
+from service.citation import CitationArchive
 from service.config import Config
 from service.executor import Binding, Executor, InlineExecutor, Limits, QueryJob, WorkerPoolExecutor, select
 from service.fetch_policy import calls_service
+from service.ingest.schema import Schema
 from service.ingest.shipped import BuildCache, shipped_sources, sync
-from service.parameters import LOOKUPS, Row, term_rows
+from service.parameters import LOOKUPS, Candidates, term_rows
+from service.releases import ReleaseArchive, ReleasesUnsupported, open_archive
 from service.saved_queries import QueryLibrary
 from service.store import EmbeddedStore, RemoteStore, Store, StoreError
 
@@ -56,23 +61,44 @@ class Services:
     executor: Executor
     cache: ResultCache
     library: QueryLibrary = field(init=False)
+    releases: ReleaseArchive | None = field(default=None, init=False)  # None: the store cannot be frozen (remote)
+    citations: CitationArchive | None = field(default=None, init=False)
+    _candidates: tuple[str | None, Candidates] | None = field(default=None, init=False)
+    _candidates_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.library = QueryLibrary(self.config.queries_dir, self.config.user_queries_dir, self._scheme_names)
         catalogue = self.library.current()  # read now, so every bad file is logged before the first request
         log.info("%d saved queries, %d problems", len(catalogue.queries), len(catalogue.problems))
+        try:
+            self.releases = open_archive(self.config, self.store)
+        except ReleasesUnsupported as error:
+            log.info("no releases: %s", error)
+        else:
+            self.citations = CitationArchive(self.releases.root)
 
-    def select(self, sparql: str) -> list[Binding]:
+    @cached_property
+    def schema(self) -> Schema:
+        """The ontology, vocabularies and reference list under data_root, read once when first needed (e.g. for
+        our codebook)."""
+        return Schema(self.config.data_root)
+
+    def select(self, sparql: str, snapshot: str | None = None) -> list[Binding]:
         """A SELECT the service runs for itself, every row (service/executor.py `select`)."""
-        return select(self.executor, sparql)
+        return select(self.executor, sparql, snapshot)
 
-    def lookup(self, sparql: str) -> list[Row]:
-        """The same rows as RDF terms, as parameter resolution needs them."""
-        return term_rows(self.select(sparql))
+    def candidates(self) -> Candidates:
+        """What parameters may name (municipalities, studies, concepts …), looked up once per data version;
+        on a remote store, whose version is unknown, every call looks again."""
+        version = self.store.version()
+        with self._candidates_lock:
+            if version is None or self._candidates is None or self._candidates[0] != version:
+                self._candidates = (version, Candidates(lambda sparql: term_rows(self.select(sparql))))
+            return self._candidates[1]
 
     def _scheme_names(self) -> set[str] | None:
         try:
-            found = self.lookup((LOOKUPS / "schemes.rq").read_text(encoding="utf-8"))
+            found = self.candidates().rows((LOOKUPS / "schemes.rq").read_text(encoding="utf-8"))
         except StoreError:  # the scheme names are then checked when a query runs
             return None
         return {row["value"].value.rsplit("/", 1)[-1] for row in found if "value" in row}
@@ -85,7 +111,7 @@ class Services:
 
         `extra`: anything else that shapes the answer and is not in the job (e.g. a saved query's version).
         """
-        version = self.store.version()
+        version = self._version(job)
         if version is None or calls_service(job.sparql):
             return CachedAnswer(self.executor.run(job), None, "off")
         etag = etag_for(version, job, self.executor.limits.max_rows, extra)
@@ -96,10 +122,14 @@ class Services:
         if cached is not None:
             return CachedAnswer(cached, etag, "hit")
         answer = self.executor.run(job)
-        if self.store.version() != version:  # a write landed while it ran: which data it saw is unknown
+        if self._version(job) != version:  # a write landed while it ran: which data it saw is unknown
             return CachedAnswer(answer, None, "miss")
         self.cache.put(etag, answer)
         return CachedAnswer(answer, etag, "miss")
+
+    def _version(self, job: QueryJob) -> str | None:
+        """The version of the data a job reads: a release's snapshot never changes (the job names it)."""
+        return "frozen" if job.snapshot else self.store.version()
 
 
 def open_services(config: Config, store: Store | None = None) -> Services:

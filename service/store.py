@@ -133,12 +133,14 @@ class EmbeddedStore:
 
     VERSION_FILE = "samverkan-version"
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, create: bool = True) -> None:
         self.temporary = path is None
         self.path = path or tempfile.mkdtemp(prefix="samverkan-store-", dir=memory_folder())
         if self.temporary:
             weakref.finalize(self, shutil.rmtree, self.path, True)
         if not os.path.exists(os.path.join(self.path, "CURRENT")):
+            if not create:
+                raise StoreError(f"there is no store at {self.path}")
             with self._writer():
                 pass
         self._reader: tuple[str, ox.Store] | None = None
@@ -192,6 +194,17 @@ class EmbeddedStore:
         del store  # releases the lock for the next writer
         gc.collect()
 
+    def backup(self, target: str) -> str:
+        """Copy the store into the new folder `target` (hard links where it can, so it is cheap) and return the
+        version of the data copied. It runs under the write lock, so no write lands halfway through the copy."""
+        with self._writer() as store:
+            version = self.version()
+            try:
+                store.backup(target)
+            except OSError as error:
+                raise StoreError(f"the store at {self.path} could not be copied to {target}: {error}") from error
+        return version
+
     def query(
         self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None, timeout: float | None = None
     ) -> QueryResult:
@@ -234,6 +247,23 @@ class EmbeddedStore:
         with open(version_file + ".tmp", "w") as handle:
             handle.write(uuid.uuid4().hex)
         os.replace(version_file + ".tmp", version_file)
+
+
+class SnapshotStore(EmbeddedStore):
+    """A frozen copy of the store (a release's snapshot, made by `EmbeddedStore.backup`): read, never written.
+
+    Opening one never creates a store, so a snapshot deleted meanwhile is an error, not a new empty store.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, create=False)
+
+    def version(self) -> str:
+        """Fixed: a snapshot's data never changes (and each snapshot's differs from the others')."""
+        return f"snapshot:{self.path}"
+
+    def update(self, sparql_update: str, base_iri: str | None = None) -> None:
+        raise StoreError(f"the snapshot at {self.path} is frozen: it cannot be written")
 
 
 class RemoteStore:

@@ -1,10 +1,15 @@
 """Every curated saved query, run by the service with the shipped data, checked against answers worked out
-here from the source files: the coding sheets of data/examples/ (CSV and XLSX), data/reference/*.csv, and the
-seed study and vocabularies read with rdflib graph traversal. Nothing here runs the query under test.
+here from the source files: the coding sheets of data/examples/ (CSV and XLSX), the REFI-QDA project and SSSOM
+crosswalk of the example coded in qualitative-analysis software (the project's XML and the TSV read with the
+standard library), data/reference/*.csv, and the seed study and vocabularies read with rdflib graph traversal.
+Nothing here runs the query under test.
 
 The oracle below reads a study the way docs/study-format.md describes: a row's municipality and partners take
 part in its collaboration (one per name and study, or one per row without a name), codes resolve by label,
-partners are the same actor by organisationsnummer or by name.
+partners are the same actor by organisationsnummer or by name. A coded selection of a project is such a row: our
+codes are recognised by GUID (UUID 5 of their IRIs), partners are the codes under an actor type, and a code of the
+study's own counts under our concept when the crosswalk maps it with skos:exactMatch, closeMatch or broadMatch
+(never with narrowMatch or relatedMatch).
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,6 +41,7 @@ SAMV = Namespace(BASE + "ontology#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
 SEED = ROOT / "data" / "studies" / "samverkan-som-strategi" / "study.ttl"
 STUDY_A, STUDY_B, STUDY_C = "fiktiv-fokusgrupper-2011", "fiktiv-fallstudie-kommun-hogskola", "fiktiv-krisberedskap-2021"
+STUDY_D = "fiktiv-intervjuer-omsorg-2023"  # a REFI-QDA project with its own codebook and a crosswalk
 THEME, SUB_STUDY = "samverkan-som-strategi", "samverkan-som-strategi-delprojekt-2"
 ACTOR_TYPES = (
     "Municipality",
@@ -215,6 +224,89 @@ def sheet_rows(folder: Path) -> list[dict[str, str]]:
     return rows
 
 
+QDA = "{urn:QDA-XML:project:1.0}"
+COUNTED = ("skos:exactMatch", "skos:closeMatch", "skos:broadMatch")
+
+
+def our_guid(iri: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, iri)).upper()
+
+
+def crosswalk(folder: Path) -> dict[str, list[str]]:
+    """Own code (GUID, or name) -> the IRIs of ours it counts under, from the folder's SSSOM tables."""
+    counted: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(folder.glob("*.sssom.tsv")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        header = yaml.safe_load("\n".join(line[1:] for line in lines if line.startswith("#")))
+        prefixes = header["curie_map"]
+        for row in csv.DictReader([line for line in lines if not line.startswith("#")], delimiter="\t"):
+            if row["predicate_id"] in COUNTED:
+                prefix, local = row["object_id"].split(":", 1)
+                subject = row["subject_id"].removeprefix("urn:uuid:").upper() or row["subject_label"]
+                counted[subject].append(prefixes[prefix] + local)
+    return counted
+
+
+def project_rows(folder: Path, ref: Reference) -> list[dict[str, str]]:
+    """Each coded selection of the folder's REFI-QDA projects as the coding-sheet row it stands for."""
+    ours: dict[str, tuple[str, str]] = {
+        our_guid(f"{ID}kommun/{code}"): ("municipality", code) for code in ref.municipalities
+    }
+    for column, scheme in SCHEME_OF.items():
+        ours |= {our_guid(c): (column, ref.label(c)) for c in ref.concepts(scheme)}
+    types = {our_guid(str(SAMV[name])): ref.label(str(SAMV[name]), RDFS.label) for name in ACTOR_TYPES}
+    collaborations = our_guid(str(SAMV.Collaboration))
+    counted = crosswalk(folder)
+    rows = []
+    for path in sorted(folder.glob("*.qdpx")):
+        with zipfile.ZipFile(path) as archive:
+            root = ET.fromstring(archive.read("project.qde"))
+            texts = {n: archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("Sources/")}
+        users = {u.get("guid"): u.get("name") for u in root.iter(QDA + "User")}
+        codes: dict[str, tuple[str, str, str]] = {}  # GUID -> (name, description, parent GUID)
+        for parent in root.iter(QDA + "Code"):
+            for child in parent.findall(QDA + "Code"):
+                codes[child.get("guid", "")] = (
+                    child.get("name", ""),
+                    child.findtext(QDA + "Description") or "",
+                    parent.get("guid", ""),
+                )
+        for code in root.iter(QDA + "Code"):
+            codes.setdefault(code.get("guid", ""), (code.get("name", ""), "", ""))
+        for source in root.iter(QDA + "TextSource"):
+            text = texts["Sources/" + source.get("plainTextPath", "").removeprefix("internal://")]
+            for selection in source.findall(QDA + "PlainTextSelection"):
+                row = {k: "" for k in ("municipality", "collaboration", "lead_actor", "period", *SCHEME_OF)}
+                partners: list[tuple[str, str, str]] = []
+                for ref_element in selection.iter(QDA + "CodeRef"):
+                    target = ref_element.get("targetGUID", "")
+                    name, description, parent = codes[target]
+                    if target in ours:
+                        column, value = ours[target]
+                        row[column] = "|".join(filter(None, [row[column], value]))
+                    elif parent in types:
+                        orgnr = re.search(r"\d{6}-\d{4}", description)
+                        partners.append((name, types[parent], orgnr[0] if orgnr else ""))
+                    elif parent == collaborations:
+                        row["collaboration"] = name
+                    for iri in counted.get(target, []) + counted.get(name, []):
+                        scheme = iri.removeprefix(ID + "concept/").split("/")[0]
+                        column = next(c for c, s in SCHEME_OF.items() if s == scheme)
+                        row[column] = "|".join(filter(None, [row[column], ref.label(iri)]))
+                start, end = int(selection.get("startPosition", "")), int(selection.get("endPosition", ""))
+                row |= {
+                    "observation": selection.get("guid", ""),
+                    "source": source.get("name", ""),
+                    "partner": "|".join(p[0] for p in partners),
+                    "partner_type": "|".join(p[1] for p in partners),
+                    "partner_orgnr": "|".join(p[2] for p in partners) if any(p[2] for p in partners) else "",
+                    "quote": text[start:end],
+                    "coder": users[selection.get("creatingUser")],
+                }
+                rows.append(row)
+    return rows
+
+
 def read_example(data: Data, folder: Path) -> None:
     ref = data.reference
     meta = yaml.safe_load((folder / "study.yaml").read_text(encoding="utf-8"))
@@ -223,7 +315,7 @@ def read_example(data: Data, folder: Path) -> None:
     for group in meta.get("focus_groups") or []:
         codes = {ref.municipality(name) for name in group.get("municipalities", [])}
         data.focus_groups[f"{ID}focusgroup/{study}/{slug(str(group['id']))}"] = (study, codes)
-    rows = sheet_rows(folder)
+    rows = sheet_rows(folder) + project_rows(folder, ref)
 
     # Partners of one study are one actor when they share an organisationsnummer or a normalised name.
     parent: dict[str, str] = {}
@@ -365,11 +457,12 @@ def local(iri: str) -> str:
 
 def test_the_oracle_reads_the_example_studies_as_their_readme_counts_them(data: Data) -> None:
     by_study = Counter(o.study for o in data.observations)
-    assert by_study == {STUDY_A: 44, STUDY_B: 30, STUDY_C: 34}
+    assert by_study == {STUDY_A: 44, STUDY_B: 30, STUDY_C: 34, STUDY_D: 11}
     assert Counter(s for c in data.collaborations.values() for s in c.studies if s.startswith("fiktiv")) == {
         STUDY_A: 24,
         STUDY_B: 15,
         STUDY_C: 26,
+        STUDY_D: 6,
     }
 
 
@@ -519,10 +612,10 @@ def test_partner_sectors_by_study(client: Client, data: Data) -> None:
     }
 
 
-@pytest.mark.parametrize("dimension", ["goal", "sector", "tool"])
+@pytest.mark.parametrize("dimension", ["goal", "sector", "tool", "form"])
 def test_compare_studies_gives_shares_and_differences(client: Client, data: Data, dimension: str) -> None:
-    studies = [STUDY_A, STUDY_C]
-    column = {"goal": "goals", "tool": "governance_tools"}.get(dimension)
+    studies = [STUDY_A, STUDY_C, STUDY_D]
+    column = {"goal": "goals", "tool": "governance_tools", "form": "form"}.get(dimension)
     shares: dict[str, dict[str, float]] = defaultdict(dict)
     for study in studies:
         collaborations = data.in_studies([study])
@@ -536,7 +629,7 @@ def test_compare_studies_gives_shares_and_differences(client: Client, data: Data
     assert {r["value"] for r in rows} == set(shares)
     for row in rows:
         expected = [shares[row["value"]].get(study, 0.0) for study in studies]
-        assert row["dimension"] == dimension and int(row["studies"]) == 2
+        assert row["dimension"] == dimension and int(row["studies"]) == len(studies)
         assert float(row["lowest"]) == min(expected) and float(row["highest"]) == max(expected)
         assert float(row["difference"]) == pytest.approx(max(expected) - min(expected), abs=1e-9)
         listed = dict(part.split(": ") for part in row["shares"].split(" | "))
@@ -836,6 +929,15 @@ def test_find_collaborations(client: Client, data: Data) -> None:
         if set(goals) & c.codes["goals"] and (c.start is None or c.start <= 2007)
     }
     assert {r["collaboration"] for r in rows} == expected and expected
+
+    # Through the crosswalk: a broad match counts (effektivitet), a narrow one never does (kvalitet).
+    found = {}
+    for goal in ("effektivitet", "kvalitet"):
+        rows = run(client, "find-collaborations", goal=goal, study=STUDY_D)
+        expected = {c.iri for c in data.in_studies([STUDY_D]) if ref.concept("mal", goal) in c.codes["goals"]}
+        found[goal] = {r["collaboration"] for r in rows}
+        assert found[goal] == expected
+    assert len(found["effektivitet"]) == 2 and found["kvalitet"] == set()
 
 
 @pytest.mark.parametrize("query", ["municipalities", "studies", "samhallskontraktet"])

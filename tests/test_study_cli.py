@@ -306,7 +306,8 @@ def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
         assert process.wait(timeout=300) == 1
         assert process.stdout is not None
         process.stdout.close()
-    lines = [line.rsplit("\x1b[K", 1)[-1] for line in output.decode().replace("\r\n", "\n").split("\n")]
+    shown = re.sub(r"\x1b\[\?25[hl]", "", output.decode())  # the cursor hidden while a step is drawn
+    lines = [re.split(r"\x1b\[[0-9]*K", line)[-1] for line in shown.replace("\r\n", "\n").split("\n")]
     assert re.fullmatch(r"reading coding sheets: 2 rows, [0-9,]+ rows/s, [0-9.]+ s", lines[0].strip())
     assert re.fullmatch(r"building the graph: 2 rows, [0-9,]+ rows/s, [0-9.]+ s", lines[1].strip())
     assert re.fullmatch(r"validating \(SHACL\): [0-9,]+ triples, [0-9,]+ triples/s, [0-9.]+ s", lines[2].strip())

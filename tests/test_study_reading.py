@@ -53,7 +53,7 @@ def study(tmp_path: Path) -> Callable[..., Path]:
 
 
 def built(folder: Path, schema: Schema) -> StudyGraph:
-    return build_study(folder, schema.resolver, Progress())
+    return build_study(folder, schema, Progress())
 
 
 def messages(result: StudyGraph, folder: Path) -> list[str]:

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
+import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import Client
+import requests
+from conftest import Client, in_process, samverkan
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from service.config import Config
+from service.http import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -96,6 +104,7 @@ def result_rows(page: Page) -> list[str]:
 def test_the_editor_runs_a_query_with_the_keyboard_and_shows_rows(page: Page, client: Client) -> None:
     page.goto(client.url + "/?lang=en")
     expect(page.locator(".CodeMirror .cm-keyword").first).to_be_visible()  # syntax highlighting
+    expect(page.locator("#asset-notice")).to_be_hidden()  # its browser code loaded
     assert "PREFIX samv: <https://w3id.org/samverkan/ontology#>" in page.locator(".CodeMirror").evaluate(
         "e => e.CodeMirror.getValue()"
     )
@@ -253,7 +262,57 @@ def test_the_comparison_shows_two_studies_side_by_side(page: Page, client: Clien
     saved = tmp_path / "compare.csv"
     download.value.save_as(saved)
     header = next(csv.reader(saved.open()))
-    assert f"{STUDIES[0]} count" in header and f"{STUDIES[1]} percent" in header
+    assert f"{STUDIES[0]} count" in header and f"{STUDIES[1]} share" in header
+
+
+@pytest.fixture(scope="module")
+def released_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """Our service on a store on disk, whose data is a release (made while it runs, as an operator would)."""
+    folder = tmp_path_factory.mktemp("released")
+    with in_process(folder, store_path=str(folder / "store")) as server:
+        made = subprocess.run(
+            samverkan("release", "--store", str(folder / "store"), "--note", "browser test"),
+            capture_output=True,
+            text=True,
+        )
+        assert made.returncode == 0, made.stderr
+        yield server
+
+
+def test_a_comparison_on_a_release_has_error_bars_and_can_be_cited(page: Page, released_server: Client) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(released_server.url + "/compare?lang=en&dimension=sector&" + "&".join(f"study={s}" for s in STUDIES))
+    chart = page.locator("#compare-chart")
+    expect(chart).to_be_visible()
+    drawn = chart.evaluate(
+        """c => { const chart = Chart.getChart(c);
+                  return { plugins: chart.config.plugins.map(p => p.id),
+                           bars: chart.data.datasets.map(d => d.data.map((v, i) => [d.errorBars[i][0], v,
+                                                                                 d.errorBars[i][1]])) }; }"""
+    )
+    assert "samverkanErrorBars" in drawn["plugins"]
+    assert all(low <= value <= high for bars in drawn["bars"] for low, value, high in bars)
+    assert "%" in page.locator("#compare-table tbody tr").first.inner_text()
+    cite = page.get_by_role("link", name="Cite this")
+    expect(cite).to_be_visible()
+    page.get_by_role("button", name="Copy BibTeX").click()
+    expect(page.locator("#cite-box [role=status]")).to_have_text("BibTeX copied.")
+    assert page.evaluate("navigator.clipboard.readText()").startswith(
+        "@misc{samverkan-compare-studies-side-by-side-v1-"
+    )
+    screenshot(page, "compare-cite", top="#comparison-heading")
+    cite.click()
+    expect(page.locator("#cite-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    expect(page.locator("#cite-bibtex")).to_contain_text("@misc{")
+
+
+def test_a_saved_query_says_how_to_cite_it_or_to_make_a_release(
+    page: Page, released_server: Client, client: Client
+) -> None:
+    page.goto(released_server.url + "/queries/partner-sectors-by-study?lang=en")
+    expect(page.get_by_role("link", name="Cite this")).to_have_attribute("href", re.compile(r"/cite/.*/v1"))
+    page.goto(client.url + "/queries/partner-sectors-by-study?lang=en")
+    expect(page.locator("#cite-box")).to_contain_text("Make a release to cite this")
 
 
 def test_a_municipality_page_shows_its_county_and_leads_there(page: Page, client: Client) -> None:
@@ -308,3 +367,62 @@ def test_every_form_field_has_a_label_and_the_content_is_reachable_by_keyboard(
     assert page.evaluate("document.activeElement.className") == "skip-link"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+# --- browser code that is missing -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def without_browser_code(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Our app, in a thread, with an empty node_modules: as after `pip install -e .` without `npm ci`."""
+    tmp = tmp_path_factory.mktemp("no-node-modules")
+    (tmp / "node_modules").mkdir()
+    config = Config(
+        store_path=str(tmp / "store"), load_shipped_data=False, query_workers=1, browser_assets=tmp / "node_modules"
+    )
+    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def test_an_editor_without_its_browser_code_says_so_and_still_runs_queries(
+    page: Page, without_browser_code: str
+) -> None:
+    page.goto(without_browser_code + "/?lang=en")
+    notice = page.locator("#asset-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("(yasgui.min.css, yasgui.min.js)")  # the style sheet and the script
+    expect(notice).to_contain_text("the query editor is a plain text box")
+    expect(notice.locator("code")).to_have_text(["scripts/setup", "npm ci", "python -m build"])
+    page.get_by_label("SPARQL query").fill("SELECT ?x WHERE { VALUES ?x { 1 2 3 } }")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#status")).to_contain_text("rows in")
+    assert len(result_rows(page)) == 3
+
+
+def test_a_saved_query_without_chart_js_says_so_in_swedish(page: Page, without_browser_code: str) -> None:
+    page.goto(without_browser_code + "/queries/forms-by-study?lang=sv")
+    notice = page.locator("#asset-notice")
+    expect(notice).to_contain_text("(chart.umd.min.js), så inga diagram ritas")
+    expect(notice).to_contain_text("Åtgärd: kör scripts/setup")
+    expect(page.locator("#status")).to_contain_text("rader")  # the query ran and its table is shown
+
+
+def test_the_api_page_without_swagger_ui_says_so(page: Page, without_browser_code: str) -> None:
+    page.goto(without_browser_code + "/api/docs")
+    notice = page.locator("#assets-missing")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("run scripts/setup in the repository (it runs npm ci)")
+
+
+def test_a_missing_asset_answers_with_the_command_that_fixes_it(without_browser_code: str) -> None:
+    for url, status in (("/assets/yasgui.min.js", 404), ("/api/docs/swagger-ui-bundle.js", 503)):
+        answer = requests.get(without_browser_code + url, timeout=30)
+        assert answer.status_code == status
+        message = answer.json()["message"] if status == 503 else answer.text
+        assert "is missing" in message or "is not installed" in message
+        assert "run scripts/setup in the repository (it runs `npm ci`)" in message
+        assert "python -m build" in message

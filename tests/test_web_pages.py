@@ -103,13 +103,14 @@ def test_comparing_two_studies_by_partner_sector_matches_the_graph(client: Clien
         for study, cell in zip(comparison["studies"], rows[concept]["cells"], strict=True):
             expected = count_in_graph(client, study["id"], sector_class)
             assert cell["count"] == expected, (concept, study["id"])
-            assert cell["percent"] == pytest.approx(100 * expected / study["total"], abs=0.05)
+            assert cell["share"] == pytest.approx(expected / study["total"])
+            assert cell["ci_low"] <= cell["share"] <= cell["ci_high"]
 
     table = client.get(client.url + "/compare", params=[*params, ("format", "csv")])
     assert table.headers["Content-Type"].startswith("text/csv")
     lines = list(csv.reader(io.StringIO(table.text)))
     assert lines[0][:2] == ["value", "label"]
-    assert f"{STUDIES[0]} count" in lines[0] and f"{STUDIES[1]} percent" in lines[0]
+    assert f"{STUDIES[0]} count" in lines[0] and f"{STUDIES[1]} share" in lines[0]
     assert len(lines) == 1 + len(comparison["rows"])
 
     page = client.get(client.url + "/compare", params=params)

@@ -10,12 +10,22 @@ import pyoxigraph as ox
 class DataFileError(ValueError):
     """A data file that cannot be read; the message says where and what is wrong."""
 
-    def __init__(self, path: Path | str, message: str, row: int | None = None, column: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        place: str | None = None,
+    ) -> None:
+        """`place` names where in a file that has no rows (e.g. a selection of a REFI-QDA project) in place of
+        the row number, which then only orders the problems."""
         self.path = str(path)
         self.row = row
         self.column = column
         self.message = message
-        where = self.path + (f", row {row}" if row is not None else "") + (f", column '{column}'" if column else "")
+        where = self.path + (f", {place}" if place else f", row {row}" if row is not None else "")
+        where += f", column '{column}'" if column and not place else f" ({column})" if column else ""
         super().__init__(f"{where}: {message}")
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from service.ingest import DataFileError
-from service.namespaces import ONTOLOGY, county_iri, municipality_iri
+from service.namespaces import ONTOLOGY, RDF_TYPE, county_iri, municipality_iri
 
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+A = ox.NamedNode(RDF_TYPE)
 NAMED_INDIVIDUAL = ox.NamedNode("http://www.w3.org/2002/07/owl#NamedIndividual")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 SKOS_PREF_LABEL = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
@@ -50,7 +50,7 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
 
 def _label_triples(subject: ox.NamedNode, name: str, official: str) -> list[ox.Triple]:
     triples = [
-        ox.Triple(subject, RDF_TYPE, NAMED_INDIVIDUAL),
+        ox.Triple(subject, A, NAMED_INDIVIDUAL),
         ox.Triple(subject, RDFS_LABEL, ox.Literal(name, language="sv")),
         ox.Triple(subject, SKOS_PREF_LABEL, ox.Literal(name, language="sv")),
     ]
@@ -74,7 +74,7 @@ def reference_triples(counties_csv: Path, municipalities_csv: Path) -> list[ox.T
         code = _require(counties_csv, number, row, "lanskod", r"\d{2}", "a two-digit länskod (e.g. 04)")
         name = _require(counties_csv, number, row, "name_sv", r".*\S.*", "a county name")
         county = ox.NamedNode(county_iri(code))
-        triples += [ox.Triple(county, RDF_TYPE, COUNTY), ox.Triple(county, LANSKOD, ox.Literal(code))]
+        triples += [ox.Triple(county, A, COUNTY), ox.Triple(county, LANSKOD, ox.Literal(code))]
         triples += [ox.Triple(county, DCT_IDENTIFIER, ox.Literal(code))]
         triples += _label_triples(county, row["official_name_sv"] or name, "")
         counties.add(code)
@@ -99,7 +99,7 @@ def reference_triples(counties_csv: Path, municipalities_csv: Path) -> list[ox.T
         seen.add(code)
         municipality = ox.NamedNode(municipality_iri(code))
         triples += [
-            ox.Triple(municipality, RDF_TYPE, MUNICIPALITY),
+            ox.Triple(municipality, A, MUNICIPALITY),
             ox.Triple(municipality, KOMMUNKOD, ox.Literal(code)),
             ox.Triple(municipality, DCT_IDENTIFIER, ox.Literal(code)),
             ox.Triple(municipality, IN_COUNTY, ox.NamedNode(county_iri(county_code))),

@@ -13,6 +13,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from service.ingest import read_rdf
+from service.ingest.codebook import Codebook
 from service.ingest.reference import reference_triples
 from service.ingest.resolve import Resolver
 from service.namespaces import ONTOLOGY
@@ -83,3 +84,7 @@ class Schema:
     @cached_property
     def resolver(self) -> Resolver:
         return Resolver(self.graph)
+
+    @cached_property
+    def codebook(self) -> Codebook:
+        return Codebook(self.graph)

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rdflib import URIRef
+
 from service.ingest import DataFileError
 
 COLUMNS = (
@@ -44,17 +46,23 @@ SAVE_AS = "save it as .xlsx or as 'CSV UTF-8' (in Excel: Save as → CSV UTF-8)"
 
 @dataclass(frozen=True)
 class Row:
-    """One coded observation as written: its file, its row number, and the text of each known column."""
+    """One coded observation as written: its file, its row number, and the text of each known column.
+
+    A row read from a REFI-QDA project also says which selection it is (`place`, named in messages instead of
+    the row number) and carries the study's own codes it was coded with (IRIs of its own SKOS scheme).
+    """
 
     path: Path
     number: int
     cells: dict[str, str]
+    place: str | None = None
+    study_codes: tuple[URIRef, ...] = ()
 
     def get(self, column: str) -> str:
         return self.cells.get(column, "")
 
     def error(self, column: str, message: str) -> DataFileError:
-        return DataFileError(self.path, message, row=self.number, column=column)
+        return DataFileError(self.path, message, row=self.number, column=column, place=self.place)
 
 
 @dataclass
@@ -64,13 +72,14 @@ class SheetContents:
 
 
 def sheet_files(folder: Path) -> tuple[list[Path], list[DataFileError]]:
-    """The coding sheets in a study folder, sorted; spreadsheet files of other kinds are problems."""
+    """The coding sheets in a study folder, sorted; spreadsheet files of other kinds are problems (a crosswalk,
+    *.sssom.tsv, is no sheet)."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
     sheets = [p for p in files if p.suffix.lower() in SHEET_SUFFIXES]
     problems = [
         DataFileError(p, f"coding sheets must be .csv or .xlsx files; {SAVE_AS}")
         for p in files
-        if p.suffix.lower() in OTHER_SPREADSHEETS
+        if p.suffix.lower() in OTHER_SPREADSHEETS and not p.name.lower().endswith(".sssom.tsv")
     ]
     return sheets, problems
 

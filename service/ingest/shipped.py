@@ -22,8 +22,10 @@ import service
 from service.catalogue import GraphContent, recorded_digests, replace_graphs
 from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
+from service.ingest.crosswalk import crosswalk_files
 from service.ingest.progress import Progress
 from service.ingest.reference import reference_triples
+from service.ingest.refiqda import project_files
 from service.ingest.schema import Schema, to_oxigraph
 from service.ingest.sheets import sheet_files
 from service.ingest.study import prepare_study
@@ -135,14 +137,15 @@ def study_source(
     *,
     hermit_max_triples: int = HERMIT_MAX_TRIPLES,
 ) -> GraphSource:
-    """A study folder (study.yaml + coding sheets, or Turtle files): its graph and its inferred graph.
+    """A study folder (study.yaml + coding sheets, REFI-QDA projects and crosswalks, or Turtle files): its graph
+    and its inferred graph.
 
     `samverkan load` and the start-up share this, so a study is validated and reasoned over the same way.
     """
     if (folder / STUDY_FILE).is_file():
         identifier = study_id(folder)
         sheets, _ = sheet_files(folder)
-        files = [folder / STUDY_FILE, *sheets]
+        files = [folder / STUDY_FILE, *sheets, *project_files(folder), *crosswalk_files(folder)]
     else:
         identifier = folder.name
         files = sorted(folder.glob("*.ttl"))

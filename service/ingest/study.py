@@ -21,11 +21,14 @@ from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
+from stdnum.exceptions import InvalidChecksum, ValidationError
+from stdnum.se import orgnr
 
 from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
 from service.ingest.period import Period
 from service.ingest.progress import Progress
+from service.ingest.refiqda import project_files, read_projects
 from service.ingest.resolve import ACTOR_TYPES, Resolver, Unresolved, normalise, quoted, slug
 from service.ingest.schema import Schema, to_rdflib
 from service.ingest.sheets import Row, read_sheets, sheet_files
@@ -69,28 +72,31 @@ class _Collaboration:
     periods: list[Period] = field(default_factory=list)
 
 
-def build_study(folder: Path, resolver: Resolver, progress: Progress) -> StudyGraph:
-    """Read a study folder into its graph, collecting every problem (raises only when there is no study.yaml or
-    no usable id in it)."""
+def build_study(folder: Path, schema: Schema, progress: Progress) -> StudyGraph:
+    """Read a study folder (coding sheets and REFI-QDA projects) into its graph, collecting every problem (raises
+    only when there is no study.yaml or no usable id in it)."""
     path = folder / STUDY_FILE
     if not path.is_file():
         message = f"has no {STUDY_FILE}; a study folder holds it and the coding sheets (docs/study-format.md)"
         raise StudyProblems(folder, [DataFileError(folder, message)])
     sheets, problems = sheet_files(folder)
-    if not sheets:
-        problems.append(DataFileError(folder, "has no coding sheets (*.csv or *.xlsx)"))
+    if not sheets and not project_files(folder):
+        problems.append(DataFileError(folder, "has no coding sheets (*.csv or *.xlsx) or REFI-QDA projects (*.qdpx)"))
     try:
         study = StudyGraph(study_id(folder), problems=problems)
     except DataFileError as error:
         raise StudyProblems(folder, [*problems, error]) from error
-    activities = read_metadata(path, study, resolver)
+    activities = read_metadata(path, study, schema.resolver)
 
-    progress.start("reading coding sheets", "rows")
+    projects = project_files(folder)
+    read = [what for what, given in (("coding sheets", sheets), ("REFI-QDA projects", projects)) if given]
+    progress.start("reading " + (" and ".join(read) or "coding sheets"), "rows")
     contents = read_sheets(sheets)
-    progress.finish(len(contents.rows))
     study.problems += contents.problems
+    rows = contents.rows + read_projects(folder, study, schema.codebook)
+    progress.finish(len(rows))
     if not contents.problems:
-        _Rows(study, resolver, activities, progress).build(contents.rows)
+        _Rows(study, schema.resolver, activities, progress).build(rows)
     return study
 
 
@@ -174,22 +180,18 @@ class _Rows:
         return found
 
     def _orgnr(self, row: Row, text: str) -> str | None:
-        digits = re.sub(r"[\s-]", "", text)
-        if not re.fullmatch(r"\d{10}", digits):
-            self.s.problems.append(
-                row.error("partner_orgnr", f"'{text}' is not an organisationsnummer; write NNNNNN-NNNN (ten digits)")
+        """The organisationsnummer as NNNNNN-NNNN, checked by python-stdnum (length, digits, check digit)."""
+        try:
+            return str(orgnr.format(orgnr.validate(text)))
+        except InvalidChecksum:
+            message = (
+                f"'{text}' is not a valid organisationsnummer: its last digit is not the check digit of the "
+                "others (a typing error?)"
             )
-            return None
-        if not _luhn_valid(digits):
-            self.s.problems.append(
-                row.error(
-                    "partner_orgnr",
-                    f"'{text}' is not a valid organisationsnummer: its last digit is not the check digit of the "
-                    "others (a typing error?)",
-                )
-            )
-            return None
-        return f"{digits[:6]}-{digits[6:]}"
+        except ValidationError:
+            message = f"'{text}' is not an organisationsnummer; write NNNNNN-NNNN (ten digits)"
+        self.s.problems.append(row.error("partner_orgnr", message))
+        return None
 
     def _actors(self, partners: dict[tuple[Path, int], list[_Partner]]) -> dict[int, URIRef]:
         """One actor per organisation: partners with the same organisationsnummer or the same normalised name.
@@ -334,7 +336,8 @@ class _Rows:
         if row.get("location"):
             self.s.add((obs, SAMV.sourceLocation, Literal(row.get("location"))))
 
-        codes: dict[URIRef, list[URIRef]] = {}
+        codes: dict[URIRef, list[URIRef]] = {SAMV.studyCode: list(row.study_codes)}
+        self.s.add(*((obs, SAMV.studyCode, c) for c in row.study_codes))
         for column, (scheme, prop) in CONCEPT_COLUMNS.items():
             values = _split(row.get(column))
             resolve = partial(self.resolver.concept, scheme)
@@ -457,15 +460,6 @@ def _actor_name(name: str) -> str:
     return LEGAL_SUFFIX.sub("", normalise(name)).strip()
 
 
-def _luhn_valid(digits: str) -> bool:
-    """The check digit of a Swedish organisationsnummer (the Luhn algorithm over all ten digits)."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
 # --- Validated and reasoned -----------------------------------------------------------------------------------
 
 
@@ -488,7 +482,7 @@ def prepare_study(
     the study inconsistent, and a DataFileError when the reasoner cannot run (no Java). Nothing is written.
     """
     if (folder / STUDY_FILE).is_file():
-        built = build_study(folder, schema.resolver, progress)
+        built = build_study(folder, schema, progress)
         asserted, study, title, notes = built.graph, built.study_id, built.title, built.type_notes
         context = schema.beside(asserted)
         progress.start("validating (SHACL)", "triples")

@@ -33,15 +33,15 @@ import requests
 
 from service import __version__
 from service.catalogue import GraphContent, replace_graphs
-from service.config import PROJECT_ROOT
 from service.ingest import DataFileError, read_rdf
-from service.namespaces import BASE, GRAPH, ID, ONTOLOGY, PREFIXES, municipality_iri
+from service.namespaces import BASE, GRAPH, ID, ONTOLOGY, PREFIXES, RDF_TYPE, XSD, municipality_iri
+from service.shipped_files import ROOT
 from service.store import Store
 
 KOLADA_API = "https://api.kolada.se/v3"
 KOLADA = BASE + "kolada#"  # the Data Cube component properties used for Kolada data
 GRAPH_KOLADA_STRUCTURE = GRAPH + "kolada"
-STRUCTURE_FILE = PROJECT_ROOT / "ontology" / "kolada-cube.ttl"
+STRUCTURE_FILE = ROOT / "ontology" / "kolada-cube.ttl"
 STRUCTURE = ID + "kolada/structure"
 KPI_SCHEME = ID + "kolada/kpi"
 GENDER_SCHEME = ID + "kolada/gender"
@@ -58,7 +58,7 @@ MAX_PAGES = 1000  # a next_url chain longer than this is a loop, not data
 V2_LINKS = ("next_page", "previous_page")  # how v2 linked its pages (v3 uses next_url)
 
 QB = "http://purl.org/linked-data/cube#"
-RDF, RDFS, XSD, SKOS, DCT = (PREFIXES[p] for p in ("rdf", "rdfs", "xsd", "skos", "dcterms"))
+RDFS, SKOS, DCT = (PREFIXES[p] for p in ("rdfs", "skos", "dcterms"))
 
 KPI_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 YEAR = re.compile(r"\d{4}")
@@ -342,13 +342,13 @@ def kpi_triples(kpi: str, data: KoladaData) -> list[ox.Triple]:
     meta = data.kpis.get(kpi, {})
     title = _text(meta, "title") or kpi
     triples = [
-        _t(concept, RDF + "type", _n(SKOS + "Concept")),
+        _t(concept, RDF_TYPE, _n(SKOS + "Concept")),
         _t(concept, SKOS + "inScheme", _n(KPI_SCHEME)),
         _t(concept, SKOS + "notation", ox.Literal(kpi)),
         _t(concept, SKOS + "prefLabel", ox.Literal(title, language="sv")),
         _t(concept, RDFS + "label", ox.Literal(title, language="sv")),
         _t(concept, DCT + "source", _n(f"{KOLADA_API}/kpi/{kpi}")),
-        _t(dataset, RDF + "type", _n(QB + "DataSet")),
+        _t(dataset, RDF_TYPE, _n(QB + "DataSet")),
         _t(dataset, QB + "structure", _n(STRUCTURE)),
         _t(dataset, DCT + "subject", _n(concept)),
         _t(dataset, RDFS + "label", ox.Literal(f"Kolada {kpi}: {title}", language="sv")),
@@ -367,7 +367,7 @@ def kpi_triples(kpi: str, data: KoladaData) -> list[ox.Triple]:
             continue
         observation = f"{ID}kolada/observation/{kpi}/{municipality}/{year}/{gender}"
         triples += [
-            _t(observation, RDF + "type", _n(QB + "Observation")),
+            _t(observation, RDF_TYPE, _n(QB + "Observation")),
             _t(observation, QB + "dataSet", _n(dataset)),
             _t(observation, KOLADA + "kpi", _n(concept)),
             _t(observation, KOLADA + "municipality", _n(municipality_iri(municipality))),
@@ -424,7 +424,7 @@ def import_pages(store: Store, pages: Sequence[Page]) -> tuple[list[Imported], i
     if not data.kpi_ids():
         raise DataFileError(where, "holds no Kolada values or KPIs")
     shared = structure().triples
-    source = str(STRUCTURE_FILE.relative_to(PROJECT_ROOT))
+    source = str(STRUCTURE_FILE.relative_to(ROOT))
     contents = [GraphContent(GRAPH_KOLADA_STRUCTURE, shared, [source], _digest(shared), "Kolada: Data Cube structure")]
     imported = []
     for kpi in data.kpi_ids():

@@ -28,7 +28,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 from service import __version__
 from service.catalogue import GraphContent, replace_graphs
 from service.config import WIKIDATA_SPARQL
-from service.namespaces import BASE, GRAPH, ID, ONTOLOGY, PREFIXES
+from service.namespaces import BASE, GRAPH, ID, ONTOLOGY, PREFIXES, RDF_TYPE, XSD
 from service.store import Store
 
 LINKSET_GRAPH = GRAPH + "linkset/wikidata"
@@ -42,11 +42,10 @@ USER_AGENT = (
 )
 BATCH_SIZE = 100  # codes per VALUES block: well under Wikidata's URL and time limits
 
-RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+A = ox.NamedNode(RDF_TYPE)
 EXACT_MATCH = ox.NamedNode(PREFIXES["skos"] + "exactMatch")
 VOID = PREFIXES["void"]
 DCT = PREFIXES["dcterms"]
-XSD = PREFIXES["xsd"]
 
 
 @dataclass(frozen=True)
@@ -221,7 +220,7 @@ def linkset(report: LinkReport, created: str) -> GraphContent:
         "Codes matching no entity or several entities are not linked."
     )
     metadata = [
-        ox.Triple(ls, RDF_TYPE, n(VOID + "Linkset")),
+        ox.Triple(ls, A, n(VOID + "Linkset")),
         ox.Triple(ls, n(DCT + "title"), ox.Literal("Samverkan KG to Wikidata, by identifier", language="en")),
         ox.Triple(ls, n(DCT + "description"), ox.Literal(description, language="en")),
         ox.Triple(ls, n(VOID + "subjectsTarget"), ours),
@@ -231,10 +230,10 @@ def linkset(report: LinkReport, created: str) -> GraphContent:
         ox.Triple(ls, n(DCT + "created"), ox.Literal(created, datatype=n(XSD + "date"))),
         ox.Triple(ls, n(VOID + "triples"), ox.Literal(str(len(links)), datatype=n(XSD + "integer"))),
         ox.Triple(n(LINKSET_GRAPH), n(VOID + "subset"), ls),
-        ox.Triple(ours, RDF_TYPE, n(VOID + "Dataset")),
+        ox.Triple(ours, A, n(VOID + "Dataset")),
         ox.Triple(ours, n(DCT + "title"), ox.Literal("Samverkan KG", language="en")),
         ox.Triple(ours, n(VOID + "uriSpace"), ox.Literal(BASE + "id/")),
-        ox.Triple(theirs, RDF_TYPE, n(VOID + "Dataset")),
+        ox.Triple(theirs, A, n(VOID + "Dataset")),
         ox.Triple(theirs, n(DCT + "title"), ox.Literal("Wikidata", language="en")),
         ox.Triple(theirs, n(VOID + "uriSpace"), ox.Literal(ENTITY)),
     ]
