@@ -1,4 +1,4 @@
-"""Every curated saved query, run on the live server with the shipped data, checked against answers worked out
+"""Every curated saved query, run by the service with the shipped data, checked against answers worked out
 here from the source files: the coding sheets of data/examples/ (CSV and XLSX), the REFI-QDA project and SSSOM
 crosswalk of the example coded in qualitative-analysis software (the project's XML and the TSV read with the
 standard library), data/reference/*.csv, and the seed study and vocabularies read with rdflib graph traversal.
@@ -30,9 +30,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-import requests
 import yaml
-from conftest import Server
+from conftest import Client
 from rdflib import RDF, RDFS, SKOS, Graph, Literal, Namespace, URIRef
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -438,8 +437,8 @@ def seed() -> Graph:
     return graph
 
 
-def run(server: Server, name: str, **params: Any) -> list[dict[str, str]]:
-    response = requests.get(f"{server.url}/api/queries/{name}", params=params, timeout=60)
+def run(server: Client, name: str, **params: Any) -> list[dict[str, str]]:
+    response = server.get(f"{server.url}/api/queries/{name}", params=params, timeout=60)
     assert response.status_code == 200, response.text
     assert response.headers["Samverkan-Query-Version"] == "1"
     return [{k: v["value"] for k, v in b.items()} for b in response.json()["results"]["bindings"]]
@@ -483,24 +482,22 @@ def partner_types(data: Data, studies: list[str] | None = None) -> dict[tuple[st
     return {key: (len(partners[key]), len(collaborations[key])) for key in partners}
 
 
-def test_partner_types_by_municipality(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "partner-types-by-municipality")
+def test_partner_types_by_municipality(client: Client, data: Data) -> None:
+    rows = run(client, "partner-types-by-municipality")
     got = {(r["kommunkod"], local(r["partnerType"])): (int(r["partners"]), int(r["collaborations"])) for r in rows}
     assert got == partner_types(data)
     assert {r["partnerTypeLabel"] for r in rows} >= {"kommun", "region", "ideell organisation", "gemensam nämnd"}
 
 
-def test_partner_types_of_chosen_municipalities_in_chosen_studies(embedded_server: Server, data: Data) -> None:
-    rows = run(
-        embedded_server, "partner-types-by-municipality", kommun=["Västerås stad", "1983"], study=[STUDY_A, STUDY_C]
-    )
+def test_partner_types_of_chosen_municipalities_in_chosen_studies(client: Client, data: Data) -> None:
+    rows = run(client, "partner-types-by-municipality", kommun=["Västerås stad", "1983"], study=[STUDY_A, STUDY_C])
     got = {(r["kommunkod"], local(r["partnerType"])): (int(r["partners"]), int(r["collaborations"])) for r in rows}
     expected = {k: v for k, v in partner_types(data, [STUDY_A, STUDY_C]).items() if k[0] in ("1980", "1983")}
     assert got == expected and got
 
 
 @pytest.mark.parametrize(("query", "column"), [("topics-by-partner-type", "topic"), ("goals-by-partner-type", "goals")])
-def test_codes_by_partner_type(embedded_server: Server, data: Data, query: str, column: str) -> None:
+def test_codes_by_partner_type(client: Client, data: Data, query: str, column: str) -> None:
     expected: dict[tuple[str, str], set[str]] = defaultdict(set)
     for c in data.in_studies():
         kinds = {kind for p in data.partners(c) for kind in data.most_specific(p)}
@@ -508,12 +505,12 @@ def test_codes_by_partner_type(embedded_server: Server, data: Data, query: str, 
             for kind in kinds:
                 expected[concept, kind].add(c.iri)
     variable = "topic" if column == "topic" else "goal"
-    rows = run(embedded_server, query)
+    rows = run(client, query)
     got = {(r[variable], local(r["partnerType"])): int(r["collaborations"]) for r in rows}
     assert got == {key: len(value) for key, value in expected.items()}
 
     region = str(SAMV.Region)
-    rows = run(embedded_server, query, partnerType=region, study=STUDY_B)
+    rows = run(client, query, partnerType=region, study=STUDY_B)
     expected_b: Counter[str] = Counter()
     for c in data.in_studies([STUDY_B]):
         if any("Region" in data.most_specific(p) for p in data.partners(c)):
@@ -525,18 +522,18 @@ def test_codes_by_partner_type(embedded_server: Server, data: Data, query: str, 
 # --- Research question 2 -------------------------------------------------------------------------------------
 
 
-def test_governance_tools_by_form(embedded_server: Server, data: Data) -> None:
+def test_governance_tools_by_form(client: Client, data: Data) -> None:
     for params, studies in (({}, None), ({"study": STUDY_A}, [STUDY_A])):
         expected: Counter[tuple[str, str]] = Counter()
         for c in data.in_studies(studies):
             expected.update((f, t) for f in c.codes["form"] for t in c.codes["governance_tools"])
-        rows = run(embedded_server, "governance-tools-by-form", **params)
+        rows = run(client, "governance-tools-by-form", **params)
         assert {(r["form"], r["tool"]): int(r["collaborations"]) for r in rows} == expected
-    rows = run(embedded_server, "governance-tools-by-form", form=["kommunalförbund", "IOP"])
+    rows = run(client, "governance-tools-by-form", form=["kommunalförbund", "IOP"])
     assert {r["formLabel"] for r in rows} == {"kommunalförbund", "idéburet offentligt partnerskap"}
 
 
-def test_lead_actors_by_form(embedded_server: Server, data: Data) -> None:
+def test_lead_actors_by_form(client: Client, data: Data) -> None:
     expected: dict[tuple[str, str], set[str]] = defaultdict(set)
     names: dict[tuple[str, str], set[str]] = defaultdict(set)
     for c in data.in_studies():
@@ -545,7 +542,7 @@ def test_lead_actors_by_form(embedded_server: Server, data: Data) -> None:
             for kind, lead in kinds:
                 expected[form, kind].add(c.iri)
                 names[form, kind].add(lead)
-    rows = run(embedded_server, "lead-actors-by-form")
+    rows = run(client, "lead-actors-by-form")
     got = {(r["form"], local(r["leadType"])): int(r["collaborations"]) for r in rows}
     assert got == {key: len(value) for key, value in expected.items()}
     assert any(r["leadTypeLabel"] == "ingen angiven" for r in rows)
@@ -568,14 +565,14 @@ def test_lead_actors_by_form(embedded_server: Server, data: Data) -> None:
         ("topics-by-study", "topic", "topic"),
     ],
 )
-def test_codes_by_study(embedded_server: Server, data: Data, query: str, column: str, variable: str) -> None:
+def test_codes_by_study(client: Client, data: Data, query: str, column: str, variable: str) -> None:
     expected = {}
     for study in data.study_ids:
         collaborations = data.in_studies([study])
         counts = Counter(code for c in collaborations for code in c.codes[column])
         for code, n in counts.items():
             expected[study, code] = (n, len(collaborations), percent(n, len(collaborations)))
-    rows = run(embedded_server, query)
+    rows = run(client, query)
     got = {
         (r["study"].removeprefix(ID + "study/"), r[variable]): (
             int(r["collaborations"]),
@@ -585,19 +582,19 @@ def test_codes_by_study(embedded_server: Server, data: Data, query: str, column:
         for r in rows
     }
     assert got == expected
-    two = run(embedded_server, query, study=[STUDY_A, STUDY_C])
+    two = run(client, query, study=[STUDY_A, STUDY_C])
     assert {r["study"].removeprefix(ID + "study/") for r in two} == {STUDY_A, STUDY_C}
     assert len(two) == sum(1 for study, _ in expected if study in (STUDY_A, STUDY_C))
 
 
-def test_partner_sectors_by_study(embedded_server: Server, data: Data) -> None:
+def test_partner_sectors_by_study(client: Client, data: Data) -> None:
     expected = {}
     for study in data.study_ids:
         partners = {p for c in data.in_studies([study]) for p in data.partners(c)}
         counts = Counter(data.sector(p) or "sektor ej angiven" for p in partners)
         for sector, n in counts.items():
             expected[study, sector] = (n, len(partners), percent(n, len(partners)))
-    rows = run(embedded_server, "partner-sectors-by-study")
+    rows = run(client, "partner-sectors-by-study")
     got = {
         (r["study"].removeprefix(ID + "study/"), r["sector"]): (
             int(r["partners"]),
@@ -616,7 +613,7 @@ def test_partner_sectors_by_study(embedded_server: Server, data: Data) -> None:
 
 
 @pytest.mark.parametrize("dimension", ["goal", "sector", "tool", "form"])
-def test_compare_studies_gives_shares_and_differences(embedded_server: Server, data: Data, dimension: str) -> None:
+def test_compare_studies_gives_shares_and_differences(client: Client, data: Data, dimension: str) -> None:
     studies = [STUDY_A, STUDY_C, STUDY_D]
     column = {"goal": "goals", "tool": "governance_tools", "form": "form"}.get(dimension)
     shares: dict[str, dict[str, float]] = defaultdict(dict)
@@ -628,7 +625,7 @@ def test_compare_studies_gives_shares_and_differences(embedded_server: Server, d
             counts = Counter(s for c in collaborations for s in {data.sector(p) for p in data.partners(c)} if s)
         for value, n in counts.items():
             shares[value][study] = percent(n, len(collaborations))
-    rows = run(embedded_server, "compare-studies", study=studies, dimension=dimension)
+    rows = run(client, "compare-studies", study=studies, dimension=dimension)
     assert {r["value"] for r in rows} == set(shares)
     for row in rows:
         expected = [shares[row["value"]].get(study, 0.0) for study in studies]
@@ -643,11 +640,11 @@ def test_compare_studies_gives_shares_and_differences(embedded_server: Server, d
     assert differences == sorted(differences, reverse=True)
 
 
-def test_compare_studies_needs_studies_and_a_known_dimension(embedded_server: Server) -> None:
-    url = f"{embedded_server.url}/api/queries/compare-studies"
-    response = requests.get(url, timeout=30)
+def test_compare_studies_needs_studies_and_a_known_dimension(client: Client) -> None:
+    url = f"{client.url}/api/queries/compare-studies"
+    response = client.get(url, timeout=30)
     assert response.status_code == 400 and "Parameter 'study'" in response.json()["message"]
-    response = requests.get(url, params={"study": STUDY_A, "dimension": "colour"}, timeout=30)
+    response = client.get(url, params={"study": STUDY_A, "dimension": "colour"}, timeout=30)
     assert response.status_code == 400
     assert "'colour' is not one of the allowed values: form, goal, tool, topic, sector" in response.json()["message"]
 
@@ -655,7 +652,7 @@ def test_compare_studies_needs_studies_and_a_known_dimension(embedded_server: Se
 # --- Inferred classes ----------------------------------------------------------------------------------------
 
 
-def test_municipality_university_collaborations(embedded_server: Server, data: Data) -> None:
+def test_municipality_university_collaborations(client: Client, data: Data) -> None:
     def expected(codes: set[str] | None = None) -> set[str]:
         return {
             c.iri
@@ -665,17 +662,17 @@ def test_municipality_university_collaborations(embedded_server: Server, data: D
             and (codes is None or {kommun(code) for code in codes} & c.participants)
         }
 
-    rows = run(embedded_server, "municipality-university-collaborations")
+    rows = run(client, "municipality-university-collaborations")
     assert {r["collaboration"] for r in rows} == expected() and len(rows) == len(expected())
     contract = next(r for r in rows if r["collaboration"] == ID + "collaboration/samhallskontraktet")
     assert set(contract["municipalities"].split(" | ")) == {"Västerås", "Eskilstuna"}
     assert contract["universities"] == "Mälardalens universitet"
     assert set(contract["studies"].split(" | ")) == {THEME, SUB_STUDY}
-    rows = run(embedded_server, "municipality-university-collaborations", kommun="Strängnäs")
+    rows = run(client, "municipality-university-collaborations", kommun="Strängnäs")
     assert {r["collaboration"] for r in rows} == expected({"0486"})
 
 
-def test_inter_municipal_collaborations(embedded_server: Server, data: Data) -> None:
+def test_inter_municipal_collaborations(client: Client, data: Data) -> None:
     def expected(county: str | None = None) -> dict[str, int]:
         found = {}
         for c in data.in_studies():
@@ -686,9 +683,9 @@ def test_inter_municipal_collaborations(embedded_server: Server, data: Data) -> 
                 found[c.iri] = len(municipalities)
         return found
 
-    rows = run(embedded_server, "inter-municipal-collaborations")
+    rows = run(client, "inter-municipal-collaborations")
     assert {r["collaboration"]: int(r["municipalityCount"]) for r in rows} == expected()
-    rows = run(embedded_server, "inter-municipal-collaborations", lan="Västmanlands län")
+    rows = run(client, "inter-municipal-collaborations", lan="Västmanlands län")
     assert {r["collaboration"]: int(r["municipalityCount"]) for r in rows} == expected("19")
     counts = [int(r["municipalityCount"]) for r in rows]
     assert counts == sorted(counts, reverse=True)
@@ -697,8 +694,8 @@ def test_inter_municipal_collaborations(embedded_server: Server, data: Data) -> 
 # --- One municipality ----------------------------------------------------------------------------------------
 
 
-def test_municipality_profile(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "municipality-profile", kommun="Västerås")
+def test_municipality_profile(client: Client, data: Data) -> None:
+    rows = run(client, "municipality-profile", kommun="Västerås")
     facts: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         facts[r["aspect"]].add(r.get("value", r.get("valueLabel", "")))
@@ -716,20 +713,20 @@ def test_municipality_profile(embedded_server: Server, data: Data) -> None:
     assert facts["fokusgrupp"] == {fg for fg, (_, codes) in data.focus_groups.items() if "1980" in codes}
 
 
-def test_municipality_profile_needs_a_municipality(embedded_server: Server) -> None:
-    url = f"{embedded_server.url}/api/queries/municipality-profile"
-    response = requests.get(url, timeout=30)
+def test_municipality_profile_needs_a_municipality(client: Client) -> None:
+    url = f"{client.url}/api/queries/municipality-profile"
+    response = client.get(url, timeout=30)
     assert response.status_code == 400
     assert response.json()["message"].startswith("Parameter 'kommun': is required")
-    response = requests.get(url, params={"kommun": "Vesterås"}, timeout=30)
+    response = client.get(url, params={"kommun": "Vesterås"}, timeout=30)
     assert response.status_code == 400
     message = response.json()["message"]
     assert "'Vesterås' is not a municipality" in message and "closest: " in message and "Västerås" in message
 
 
-def test_municipality_graph_as_rdf(embedded_server: Server, data: Data) -> None:
-    response = requests.get(
-        f"{embedded_server.url}/api/queries/municipality-graph",
+def test_municipality_graph_as_rdf(client: Client, data: Data) -> None:
+    response = client.get(
+        f"{client.url}/api/queries/municipality-graph",
         params={"kommun": "0484"},
         headers={"Accept": "text/turtle"},
         timeout=30,
@@ -742,8 +739,8 @@ def test_municipality_graph_as_rdf(embedded_server: Server, data: Data) -> None:
     assert {str(c) for c in graph.subjects(SAMV.participant, eskilstuna)} == mine
     described = {str(o) for o, c in graph.subject_objects(SAMV.describes)}
     assert described == {o.iri for o in data.observations if o.collaboration in mine}
-    jsonld = requests.get(
-        f"{embedded_server.url}/api/queries/municipality-graph",
+    jsonld = client.get(
+        f"{client.url}/api/queries/municipality-graph",
         params={"kommun": "0484", "format": "jsonld"},
         timeout=30,
     )
@@ -763,23 +760,23 @@ def actors_by_study(data: Data) -> dict[str, tuple[set[str], set[str]]]:
     return found
 
 
-def test_actors_in_several_studies(embedded_server: Server, data: Data) -> None:
+def test_actors_in_several_studies(client: Client, data: Data) -> None:
     found = actors_by_study(data)
-    rows = run(embedded_server, "actors-in-several-studies")
+    rows = run(client, "actors-in-several-studies")
     expected = {a: (len(s), len(c)) for a, (s, c) in found.items() if len(s) >= 2}
     assert {r["actor"]: (int(r["studies"]), int(r["collaborations"])) for r in rows} == expected
     for row in rows:
         assert set(row["studyIds"].split(" | ")) == found[row["actor"]][0]
     assert next(r for r in rows if r["actor"].endswith("/org/559999-0115"))["organisationsnummer"] == "559999-0115"
 
-    rows = run(embedded_server, "actors-in-several-studies", minStudies="3", includeMunicipalities="false")
+    rows = run(client, "actors-in-several-studies", minStudies="3", includeMunicipalities="false")
     expected = {
         a: (len(s), len(c)) for a, (s, c) in found.items() if len(s) >= 3 and "Municipality" not in data.types[a]
     }
     assert {r["actor"]: (int(r["studies"]), int(r["collaborations"])) for r in rows} == expected and expected
 
 
-def test_collaborations_by_county(embedded_server: Server, data: Data) -> None:
+def test_collaborations_by_county(client: Client, data: Data) -> None:
     for params, studies in (({}, None), ({"study": [STUDY_B, THEME]}, [STUDY_B, THEME])):
         collaborations: dict[str, set[str]] = defaultdict(set)
         municipalities: dict[str, set[str]] = defaultdict(set)
@@ -788,14 +785,14 @@ def test_collaborations_by_county(embedded_server: Server, data: Data) -> None:
                 county = data.reference.municipalities[m.rsplit("/", 1)[-1]]["lanskod"]
                 collaborations[county].add(c.iri)
                 municipalities[county].add(m)
-        rows = run(embedded_server, "collaborations-by-county", **params)
+        rows = run(client, "collaborations-by-county", **params)
         got = {r["lanskod"]: (int(r["collaborations"]), int(r["municipalities"])) for r in rows}
         assert got == {county: (len(collaborations[county]), len(municipalities[county])) for county in collaborations}
         for row in rows:
             assert row["lanName"] == data.reference.counties[row["lanskod"]]["official_name_sv"]
 
 
-def test_collaboration_network(embedded_server: Server, data: Data) -> None:
+def test_collaboration_network(client: Client, data: Data) -> None:
     def edges(codes: set[str] | None = None) -> Counter[tuple[str, str]]:
         found: Counter[tuple[str, str]] = Counter()
         for c in data.in_studies():
@@ -808,17 +805,17 @@ def test_collaboration_network(embedded_server: Server, data: Data) -> None:
             found.update(pair for pair in pairs if codes is None or {kommun(code) for code in codes} & set(pair))
         return found
 
-    rows = run(embedded_server, "collaboration-network")
+    rows = run(client, "collaboration-network")
     assert Counter({(r["source"], r["target"]): int(r["weight"]) for r in rows}) == edges()
-    rows = run(embedded_server, "collaboration-network", kommun=["Köping", "Arboga"])
+    rows = run(client, "collaboration-network", kommun=["Köping", "Arboga"])
     assert Counter({(r["source"], r["target"]): int(r["weight"]) for r in rows}) == edges({"1983", "1984"})
 
 
 # --- Evidence, search and the seed study ---------------------------------------------------------------------
 
 
-def test_collaboration_evidence(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "collaboration-evidence", search="RÄDDNINGSTJÄNSTEN", kommun="Köping")
+def test_collaboration_evidence(client: Client, data: Data) -> None:
+    rows = run(client, "collaboration-evidence", search="RÄDDNINGSTJÄNSTEN", kommun="Köping")
     expected = {
         o.identifier
         for o in data.observations
@@ -833,7 +830,7 @@ def test_collaboration_evidence(embedded_server: Server, data: Data) -> None:
         assert row["study"] == ID + "study/" + observation.study and row["fictional"] == "true"
         assert row["sourceLabel"] == f"Fokusgrupp {observation.source}"
 
-    rows = run(embedded_server, "collaboration-evidence", collaboration=ID + "collaboration/samhallskontraktet")
+    rows = run(client, "collaboration-evidence", collaboration=ID + "collaboration/samhallskontraktet")
     assert {r["kind"] for r in rows} == {"källa"}
     assert {r["source"] for r in rows} == {
         ID + "source/samverkan-som-strategi-beskrivning",
@@ -842,17 +839,17 @@ def test_collaboration_evidence(embedded_server: Server, data: Data) -> None:
     assert {r["study"] for r in rows} == {ID + "study/" + SUB_STUDY}
 
 
-def test_search_quotes(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "search-quotes", text="PANDEMIN")
+def test_search_quotes(client: Client, data: Data) -> None:
+    rows = run(client, "search-quotes", text="PANDEMIN")
     expected = {o.iri for o in data.observations if "pandemin" in o.quote.casefold()}
     assert {r["observation"] for r in rows} == expected and expected
-    rows = run(embedded_server, "search-quotes", text="förbund", study=STUDY_A)
+    rows = run(client, "search-quotes", text="förbund", study=STUDY_A)
     expected = {o.iri for o in data.observations if "förbund" in o.quote.casefold() and o.study == STUDY_A}
     assert {r["observation"] for r in rows} == expected and expected
 
 
-def test_samhallskontraktet(embedded_server: Server, seed: Graph) -> None:
-    rows = run(embedded_server, "samhallskontraktet")
+def test_samhallskontraktet(client: Client, seed: Graph) -> None:
+    rows = run(client, "samhallskontraktet")
     facts: dict[str, dict[str, str]] = defaultdict(dict)
     for r in rows:
         facts[r["aspect"]][r.get("value", r["valueLabel"])] = r.get("when", "")
@@ -881,8 +878,8 @@ def test_samhallskontraktet(embedded_server: Server, seed: Graph) -> None:
 # --- Reference data and the studies --------------------------------------------------------------------------
 
 
-def test_municipalities_with_codes(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "municipalities")
+def test_municipalities_with_codes(client: Client, data: Data) -> None:
+    rows = run(client, "municipalities")
     expected = {
         code: (row["name_sv"], row["official_name_sv"], row["lanskod"])
         for code, row in data.reference.municipalities.items()
@@ -892,12 +889,12 @@ def test_municipalities_with_codes(embedded_server: Server, data: Data) -> None:
     assert len(rows) == 290
     eskilstuna = next(r for r in rows if r["kommunkod"] == "0484")
     assert eskilstuna["organisationsnummer"] == "212000-0357"
-    rows = run(embedded_server, "municipalities", lan=["04", "Gotland"])
+    rows = run(client, "municipalities", lan=["04", "Gotland"])
     assert {r["kommunkod"] for r in rows} == {c for c, (_, _, lan) in expected.items() if lan in ("04", "09")}
 
 
-def test_studies(embedded_server: Server, data: Data) -> None:
-    rows = {r["studyId"]: r for r in run(embedded_server, "studies")}
+def test_studies(client: Client, data: Data) -> None:
+    rows = {r["studyId"]: r for r in run(client, "studies")}
     for study in (STUDY_A, STUDY_B, STUDY_C):
         collaborations = data.in_studies([study])
         assert int(rows[study]["observations"]) == sum(1 for o in data.observations if o.study == study)
@@ -908,12 +905,12 @@ def test_studies(embedded_server: Server, data: Data) -> None:
     assert int(rows[THEME]["collaborations"]) == 1 and int(rows[THEME]["observations"]) == 0
 
 
-def test_find_collaborations(embedded_server: Server, data: Data) -> None:
+def test_find_collaborations(client: Client, data: Data) -> None:
     ref = data.reference
-    everything = run(embedded_server, "find-collaborations")
+    everything = run(client, "find-collaborations")
     assert {r["collaboration"] for r in everything} == set(data.collaborations)
 
-    rows = run(embedded_server, "find-collaborations", form="IOP", lan="Gävleborg", **{"from": "2021"})
+    rows = run(client, "find-collaborations", form="IOP", lan="Gävleborg", **{"from": "2021"})
     iop = ref.concept("samverkansform", "IOP")
     expected = {
         c.iri
@@ -925,7 +922,7 @@ def test_find_collaborations(embedded_server: Server, data: Data) -> None:
     assert {r["collaboration"] for r in rows} == expected and expected
 
     goals = [ref.concept("mal", "effektivitet"), ref.concept("mal", "kvalitet")]
-    rows = run(embedded_server, "find-collaborations", goal=["Efficiency", "kvalitet"], study=STUDY_A, to="2007")
+    rows = run(client, "find-collaborations", goal=["Efficiency", "kvalitet"], study=STUDY_A, to="2007")
     expected = {
         c.iri
         for c in data.in_studies([STUDY_A])
@@ -936,7 +933,7 @@ def test_find_collaborations(embedded_server: Server, data: Data) -> None:
     # Through the crosswalk: a broad match counts (effektivitet), a narrow one never does (kvalitet).
     found = {}
     for goal in ("effektivitet", "kvalitet"):
-        rows = run(embedded_server, "find-collaborations", goal=goal, study=STUDY_D)
+        rows = run(client, "find-collaborations", goal=goal, study=STUDY_D)
         expected = {c.iri for c in data.in_studies([STUDY_D]) if ref.concept("mal", goal) in c.codes["goals"]}
         found[goal] = {r["collaboration"] for r in rows}
         assert found[goal] == expected
@@ -944,8 +941,8 @@ def test_find_collaborations(embedded_server: Server, data: Data) -> None:
 
 
 @pytest.mark.parametrize("query", ["municipalities", "studies", "samhallskontraktet"])
-def test_queries_answer_the_same_on_a_remote_store(embedded_server: Server, remote_server: Server, query: str) -> None:
-    def as_set(server: Server) -> set[tuple[tuple[str, str], ...]]:
+def test_queries_answer_the_same_on_a_remote_store(client: Client, remote_client: Client, query: str) -> None:
+    def as_set(server: Client) -> set[tuple[tuple[str, str], ...]]:
         return {tuple(sorted(r.items())) for r in run(server, query)}
 
-    assert as_set(remote_server) == as_set(embedded_server)
+    assert as_set(remote_client) == as_set(client)
