@@ -491,18 +491,17 @@ def releases(releases_dir: Path | None, delete_id: str | None, **store: str | No
 @click.argument("study_id")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @store_options
-def export_study(
-    study_id: str, file: Path, store_path: str | None, query_url: str | None, update_url: str | None
-) -> None:
+def export_study(study_id: str, file: Path, **store: str | None) -> None:
     """Write a loaded study as a REFI-QDA project (.qdpx): its quotes in their sources, its codings, coders, own
     codebook and our codes it uses (docs/study-format.md, "A study out as a REFI-QDA project")."""
     from service.ingest.refiqda_export import export_project, stored_study
     from service.ingest.schema import Schema
 
+    store_path = store["store_path"]
     if store_path and not Path(store_path, "CURRENT").exists():
         raise click.ClickException(f"there is no store at {store_path}")
     try:
-        graph = stored_study(_open(Config(store_path=store_path, query_url=query_url, update_url=update_url)), study_id)
+        graph = stored_study(_open(Config(**store)), study_id)  # type: ignore[arg-type]  # click's option names
     except StoreError as error:
         raise click.ClickException(str(error)) from error
     if not len(graph):

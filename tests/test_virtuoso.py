@@ -229,7 +229,6 @@ SAVED_QUERIES = {
     "municipalities": "",
     "municipality-profile": "?kommun=1980",
     "collaborations-by-county": "",
-    "governance-tools-by-form": "",
 }
 
 
