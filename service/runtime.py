@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from service.caching import CachedAnswer, ResultCache, etag_for
 from service.config import Config
-from service.executor import Binding, Executor, InlineExecutor, Limits, QueryJob, WorkerPoolExecutor, select
+from service.executor import Answer, Binding, Executor, InlineExecutor, Limits, QueryJob, WorkerPoolExecutor, select
 from service.fetch_policy import calls_service
 from service.ingest.shipped import BuildCache, shipped_sources, sync
 from service.parameters import LOOKUPS, Candidates, term_rows
@@ -66,8 +66,14 @@ class Services:
         log.info("%d saved queries, %d problems", len(catalogue.queries), len(catalogue.problems))
 
     def select(self, sparql: str) -> list[Binding]:
-        """A SELECT the service runs for itself, every row (service/executor.py `select`)."""
-        return select(self.executor, sparql)
+        """A SELECT the service runs for itself (pages, lookups), every row (service/executor.py `select`),
+        through the result cache: a page's queries for labels and graphs repeat from page to page."""
+        return select(self._answered, sparql)
+
+    def _answered(self, job: QueryJob) -> Answer:
+        found = self.answer(job).answer
+        assert found is not None  # only a client's If-None-Match gives none
+        return found
 
     def candidates(self) -> Candidates:
         """What parameters may name (municipalities, studies, concepts …), looked up once per data version;
