@@ -309,7 +309,7 @@ def run_pipeline(folder: Path, store_dir: Path, rows: int) -> dict[str, Any]:
     from service.ingest.progress import Progress
     from service.ingest.schema import Schema
     from service.ingest.shipped import study_source
-    from service.runtime import open_store
+    from service.store import open_store
 
     progress = Progress()
     source = study_source(ROOT, folder, Schema(ROOT), progress)

@@ -1,5 +1,5 @@
 """The catalogue graph: a VoID description of every named graph (source, digest, date, size), and the
-one place that replaces graphs together with their descriptions in a single atomic update."""
+one place that replaces graphs together with their descriptions, atomically."""
 
 from __future__ import annotations
 
@@ -54,17 +54,17 @@ def _ntriples(triples: Sequence[ox.Triple]) -> str:
 
 
 def replace_graphs(store: Store, contents: Sequence[GraphContent]) -> None:
-    """Replace each graph and its catalogue entry in one SPARQL Update: all of it lands, or none."""
+    """Replace each graph and its catalogue entry at once: all of it lands, or none.
+
+    The triples go through the store's bulk path; only the catalogue entries are a SPARQL Update.
+    """
     now = datetime.now(UTC).replace(microsecond=0)
     operations = []
     for content in contents:
-        operations.append(f"DROP SILENT GRAPH <{content.graph}>")
         operations.append(f"DELETE WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ <{content.graph}> ?p ?o }} }}")
-        if content.triples:
-            operations.append(f"INSERT DATA {{ GRAPH <{content.graph}> {{\n{_ntriples(content.triples)}}} }}")
         description = _ntriples(content.description(now))
         operations.append(f"INSERT DATA {{ GRAPH <{GRAPH_CATALOGUE}> {{\n{description}}} }}")
-    store.update(" ;\n".join(operations))
+    store.replace_graphs({content.graph: content.triples for content in contents}, " ;\n".join(operations))
 
 
 def recorded_digests(store: Store) -> dict[str, str]:

@@ -13,10 +13,11 @@ import click
 from service.catalogue import replace_graphs
 from service.config import WIKIDATA_SPARQL, Config
 from service.ingest import DataFileError
-from service.store import Store, StoreError
+from service.store import EmbeddedStore, Store, StoreError
 
 if TYPE_CHECKING:  # the study pipeline (pyshacl, owlready2) is imported only by the commands that use it
     from service.ingest.progress import Progress
+    from service.releases import ReleaseArchive
 
 
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,6 +28,10 @@ def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--query-url", help="Use a remote SPARQL 1.1 server: its query endpoint URL."),
         click.option("--update-url", help="The remote server's SPARQL Update endpoint URL (for loading)."),
+        click.option(
+            "--graph-store-url",
+            help="The remote server's Graph Store Protocol endpoint URL: loads send N-Triples there (faster).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -46,7 +51,8 @@ def main() -> None:
 @click.option(
     "--data-root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder holding ontology/ and data/ to load (default: this repository).",
+    help="Folder holding ontology/ and data/ to load, to serve another copy "
+    "(default: the shipped one: this repository's, or the installed package's).",
 )
 @click.option(
     "--shipped-data/--no-shipped-data",
@@ -70,12 +76,13 @@ def main() -> None:
 @click.option(
     "--queries-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the curated saved queries (.rq) [default: queries/].",
+    help="Folder of the curated saved queries (.rq) [default: the shipped queries/].",
 )
 @click.option(
     "--user-queries-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder where researchers' saved queries are stored [default: user-queries/].",
+    help="Folder where researchers' saved queries are stored [default: user-queries/ of this repository, or "
+    "for an installed package the user's data folder, e.g. ~/.local/share/samverkan-kg/user-queries].",
 )
 @click.option(
     "--update-token",
@@ -105,6 +112,11 @@ def main() -> None:
     "--result-cache-mb",
     type=click.IntRange(min=0),
     help="MiB of answers kept per process while the data is unchanged; 0 turns it off [default: 64].",
+)
+@click.option(
+    "--releases-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the data releases and cited results [default: STORE.releases beside --store].",
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="HTTP worker processes.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per HTTP worker.")
@@ -145,6 +157,7 @@ def import_(
     store_path: str | None,
     query_url: str | None,
     update_url: str | None,
+    graph_store_url: str | None,
     args: tuple[str, ...],
     graph: str | None,
     kpis: tuple[str, ...],
@@ -159,7 +172,7 @@ def import_(
     from service.ingest import read_rdf
 
     existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
-    config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url)
     if args[:1] == ("kolada",):
         _import_kolada(config, [existing_file.convert(a, None, None) for a in args[1:]], kpis, years, kolada_url)
         return
@@ -171,7 +184,10 @@ def import_(
     except DataFileError as error:
         raise click.ClickException(str(error)) from error
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
-    replace_graphs(_open(config), [GraphContent(graph, triples, [str(file)], digest)])
+    try:
+        replace_graphs(_open(config), [GraphContent(graph, triples, [str(file)], digest)])
+    except StoreError as error:
+        raise click.ClickException(f"{error}; nothing was loaded") from error
     click.echo(f"{len(triples)} triples from {file} in <{graph}>")
 
 
@@ -211,7 +227,9 @@ def link() -> None:
 @click.option(
     "--endpoint", default=WIKIDATA_SPARQL, show_default=True, help="The SPARQL endpoint holding Wikidata's data."
 )
-def link_wikidata(store_path: str | None, query_url: str | None, update_url: str | None, endpoint: str) -> None:
+def link_wikidata(
+    store_path: str | None, query_url: str | None, update_url: str | None, graph_store_url: str | None, endpoint: str
+) -> None:
     """Link municipalities, counties and organisations to Wikidata by kommunkod (P525), länskod (P507) and
     organisationsnummer (P6460), as skos:exactMatch in graph/linkset/wikidata. Codes with no entity or
     several are printed, not linked."""
@@ -219,7 +237,12 @@ def link_wikidata(store_path: str | None, query_url: str | None, update_url: str
 
     try:
         report = link_wikidata(
-            _open(Config(store_path=store_path, query_url=query_url, update_url=update_url)), endpoint
+            _open(
+                Config(
+                    store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url
+                )
+            ),
+            endpoint,
         )
     except (LinkError, StoreError) as error:
         raise click.ClickException(f"{error}; the links were not changed") from error
@@ -256,7 +279,9 @@ def _counts(progress: Progress) -> str:
 @main.command()
 @store_options
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def validate(store_path: str | None, query_url: str | None, update_url: str | None, folder: Path) -> None:
+def validate(
+    store_path: str | None, query_url: str | None, update_url: str | None, graph_store_url: str | None, folder: Path
+) -> None:
     """Check a study folder (study.yaml + coding sheets) and list every problem at once; writes nothing.
 
     Values are resolved against the reference list and vocabularies, the graph is checked with the SHACL
@@ -280,7 +305,9 @@ def validate(store_path: str | None, query_url: str | None, update_url: str | No
     if store_path and not Path(store_path, "CURRENT").exists():
         return  # no store there yet: nothing to replace, and opening it would create it
     if store_path or query_url:
-        config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+        config = Config(
+            store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url
+        )
         held = study_graph(study.study_id) in _open(config).named_graphs()
         where = config.store_path or config.query_url
         click.echo(f"Loading it would {'replace the' if held else 'add a new'} study graph in {where}.")
@@ -289,7 +316,9 @@ def validate(store_path: str | None, query_url: str | None, update_url: str | No
 @main.command()
 @store_options
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def load(store_path: str | None, query_url: str | None, update_url: str | None, folder: Path) -> None:
+def load(
+    store_path: str | None, query_url: str | None, update_url: str | None, graph_store_url: str | None, folder: Path
+) -> None:
     """Validate, reason over and store a study folder, replacing that study's graphs in one atomic update.
 
     On any problem nothing in the store changes. The study goes to graph/study/{id} and what the reasoner
@@ -303,7 +332,7 @@ def load(store_path: str | None, query_url: str | None, update_url: str | None, 
             "give --store PATH (an on-disk store) or --query-url and --update-url (a SPARQL server): "
             "a study loaded into an in-memory store would be gone when the command ends"
         )
-    config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url)
     started = time.perf_counter()
     progress = _terminal_progress()
     try:
@@ -339,6 +368,7 @@ def export(
     store_path: str | None,
     query_url: str | None,
     update_url: str | None,
+    graph_store_url: str | None,
     graph: str | None,
     format_name: str,
     output: Path | None,
@@ -351,7 +381,7 @@ def export(
 
     if store_path and not Path(store_path, "CURRENT").exists():
         raise click.ClickException(f"there is no store at {store_path}")
-    config = Config(store_path=store_path, query_url=query_url, update_url=update_url)
+    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url)
     try:
         found = quads(_open(config), graph)
     except StoreError as error:
@@ -379,8 +409,114 @@ def export_codebook(file: Path, language: str) -> None:
     click.echo(f"{len(codebook.by_guid)} codes written to {file}", err=True)
 
 
+def releases_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--releases-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder of the releases [default: STORE.releases beside --store].",
+    )(command)
+
+
+def _archive(store: dict[str, str | None], releases_dir: Path | None) -> tuple[ReleaseArchive, EmbeddedStore]:
+    """The on-disk store (the store options' values) and its releases; a clear error for the in-memory store (gone
+    when the command ends) and for a remote one."""
+    from service.releases import open_archive
+
+    store_path, query_url = store["store_path"], store["query_url"]
+    if not store_path and not query_url:
+        raise click.UsageError(
+            "give --store PATH: releases are made of an on-disk store (the in-memory one is gone when the command ends)"
+        )
+    if store_path and not Path(store_path, "CURRENT").exists():
+        raise click.ClickException(f"there is no store at {store_path}")
+    config = Config(**store, releases_dir=releases_dir)  # type: ignore[arg-type]  # click's option names
+    opened = _open(config)
+    try:
+        archive = open_archive(config, opened)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+    assert isinstance(opened, EmbeddedStore)
+    return archive, opened
+
+
+@main.command()
+@store_options
+@releases_option
+@click.option("--note", default="", help="What this release is, e.g. 'after loading the 2021 study'.")
+def release(releases_dir: Path | None, note: str, **store: str | None) -> None:
+    """Freeze the store's present data as a release that results can be cited on (docs/citing.md).
+
+    Prints the release's identifier (date and short content hash). Data equal to an existing release makes no
+    new one: that release becomes the current one again.
+    """
+    archive, opened = _archive(store, releases_dir)
+    try:
+        made, new = archive.make(opened, note)
+    except StoreError as error:
+        raise click.ClickException(f"{error}; no release was made") from error
+    if new:
+        click.echo(f"Release {made.id}: {made.triples:,} triples in {len(made.graphs)} graphs, in {archive.root}")
+    else:
+        click.echo(f"The data equals release {made.id} ({made.note or 'no note'}); no new release was made.")
+
+
+@main.command()
+@store_options
+@releases_option
+@click.option("--delete", "delete_id", metavar="ID", help="Delete this release (its cite URLs then answer 410 Gone).")
+def releases(releases_dir: Path | None, delete_id: str | None, **store: str | None) -> None:
+    """List the releases, newest first, and whether the store's data still equals the last one; or delete one."""
+    from service.releases import ReleaseGone, UnknownRelease
+
+    archive, opened = _archive(store, releases_dir)
+    if delete_id:
+        try:
+            gone = archive.delete(delete_id)
+        except (UnknownRelease, ReleaseGone) as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Deleted release {gone.id}.")
+        return
+    for made in archive.list():
+        click.echo(f"{made.id}  {made.created:%Y-%m-%d %H:%M}Z  {made.triples:>10,} triples  {made.note}")
+    status = archive.status(opened)
+    if status.release is None:
+        click.echo("No releases yet: make one with `samverkan release --store PATH`.")
+    elif status.current:
+        click.echo(f"The store's data equals release {status.release.id}.")
+    else:
+        click.echo(f"The store's data has changed since release {status.release.id}.")
+
+
+@export.command(name="study")
+@click.argument("study_id")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@store_options
+def export_study(
+    study_id: str, file: Path, store_path: str | None, query_url: str | None, update_url: str | None
+) -> None:
+    """Write a loaded study as a REFI-QDA project (.qdpx): its quotes in their sources, its codings, coders, own
+    codebook and our codes it uses (docs/study-format.md, "A study out as a REFI-QDA project")."""
+    from service.ingest.refiqda_export import export_project, stored_study
+    from service.ingest.schema import Schema
+
+    if store_path and not Path(store_path, "CURRENT").exists():
+        raise click.ClickException(f"there is no store at {store_path}")
+    try:
+        graph = stored_study(_open(Config(store_path=store_path, query_url=query_url, update_url=update_url)), study_id)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+    if not len(graph):
+        raise click.ClickException(f"the store has no study '{study_id}'; load it first (samverkan load FOLDER)")
+    schema = Schema(Config().data_root)
+    project = export_project(graph, study_id, schema.codebook, schema.resolver)
+    file.write_bytes(project.data)
+    for note in project.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{project.observations} coded observations written to {file}", err=True)
+
+
 def _open(config: Config) -> Store:
-    from service.runtime import open_store
+    from service.store import open_store
 
     return open_store(config)
 

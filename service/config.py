@@ -5,10 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from platformdirs import user_cache_path, user_data_path
+
+from service.shipped_files import CHECKOUT, INSTALLED, NODE_MODULES, ROOT
+
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 # Studies of up to this many triples are reasoned over with HermiT, larger ones with rules (docs/reasoning.md).
 HERMIT_MAX_TRIPLES = 25_000
+
+# What the service writes: beside the checkout when run from one; for an installed package in the user's own
+# folders (platformdirs: ~/.cache/samverkan-kg and ~/.local/share/samverkan-kg on Linux), never in site-packages.
+if INSTALLED:
+    BUILD_CACHE = user_cache_path("samverkan-kg") / "builds"
+    USER_QUERIES = user_data_path("samverkan-kg") / "user-queries"
+else:
+    BUILD_CACHE = CHECKOUT / ".cache" / "builds"
+    USER_QUERIES = CHECKOUT / "user-queries"
 
 
 @dataclass(frozen=True)
@@ -18,13 +30,18 @@ class Config:
     store_path: str | None = None
     query_url: str | None = None
     update_url: str | None = None
-    # The shipped ontology/ and data/ folders, loaded at start when they changed.
-    data_root: Path = field(default=PROJECT_ROOT)
+    # The remote server's Graph Store Protocol endpoint: whole graphs are sent there as N-Triples when it is set.
+    graph_store_url: str | None = None
+    # The folder holding the shipped ontology/ and data/ (service/shipped_files.py), loaded at start when they changed.
+    data_root: Path = field(default=ROOT)
     load_shipped_data: bool = True
     # The fictional example studies in data/examples/ (illustrations, loaded beside the real studies).
     load_examples: bool = True
     # Where studies once validated and reasoned over are kept by digest, so a new store loads them at once.
-    build_cache: Path | None = field(default=PROJECT_ROOT / ".cache" / "builds")
+    build_cache: Path | None = field(default=BUILD_CACHE)
+    # Where releases (frozen snapshots of the data) and the records of cited results are kept. None: the folder
+    # STORE.releases beside an on-disk store, or a temporary folder removed with the in-memory store.
+    releases_dir: Path | None = None
     # Limits on what a request may carry.
     max_request_bytes: int = 2 * 1024 * 1024
     max_query_chars: int = 100_000
@@ -35,8 +52,8 @@ class Config:
     query_workers: int = 4
     # Saved queries: the curated library (.rq files), the folder where researchers' own are saved (NAME.vN.rq,
     # one file per version), and the write token that allows saving (POST /api/queries) and other writes.
-    queries_dir: Path = field(default=PROJECT_ROOT / "queries")
-    user_queries_dir: Path = field(default=PROJECT_ROOT / "user-queries")
+    queries_dir: Path = field(default=ROOT / "queries")
+    user_queries_dir: Path = field(default=USER_QUERIES)
     update_token: str | None = None
     # The only endpoints a query's SERVICE clause may reach (service/fetch_policy.py); --allow-service adds more.
     allowed_service_endpoints: tuple[str, ...] = (WIKIDATA_SPARQL,)
@@ -48,3 +65,5 @@ class Config:
     # Studies of up to this many triples are reasoned over with HermiT (complete OWL 2 DL, needs Java); larger
     # ones with rules in Oxigraph, as HermiT's time grows faster than the study (docs/reasoning.md, BENCHMARKS.md).
     hermit_max_triples: int = HERMIT_MAX_TRIPLES
+    # node_modules/: where the pages' browser code (YASGUI, Chart.js) and Swagger UI are served from.
+    browser_assets: Path = field(default=NODE_MODULES)

@@ -13,6 +13,7 @@ a clear error before a byte of the result is sent. A remote store is asked with 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import queue
@@ -29,7 +30,16 @@ import pyoxigraph as ox
 
 from service.fetch_policy import check_service_calls
 from service.formats import candidates_for, negotiate, serialize
-from service.store import Dataset, EmbeddedStore, GraphResult, QueryResult, QueryTimeoutError, Store, StoreError
+from service.store import (
+    Dataset,
+    EmbeddedStore,
+    GraphResult,
+    QueryResult,
+    QueryTimeoutError,
+    SnapshotStore,
+    Store,
+    StoreError,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class QueryJob:
     timeout: float | None = None  # lower the service's time limit for this query
     max_rows: int | None = None  # lower the service's row cap for this query
     offset: int = 0  # rows to skip before the answer starts (paging)
+    snapshot: str | None = None  # run on this frozen copy of the store (a release's snapshot) instead of the store
 
     def time_limit(self, limits: Limits) -> float:
         return min(self.timeout or limits.timeout, limits.timeout)
@@ -118,16 +129,16 @@ class Executor(Protocol):
 Binding = dict[str, dict[str, str]]  # one row of SPARQL 1.1 JSON results: variable -> term
 
 
-def select(run: Callable[[QueryJob], Answer], sparql: str) -> list[Binding]:
+def select(run: Callable[[QueryJob], Answer], sparql: str, snapshot: str | None = None) -> list[Binding]:
     """Every row of a SELECT the service runs for itself (lookups, pages), as SPARQL JSON bindings.
 
     `run` answers a job under the service's limits (an Executor's run, or Services.answer's cached one),
     page by page when the service's row cap is below the answer's size, so a page or a parameter's list of
-    values is never silently cut short.
+    values is never silently cut short. `snapshot`: run on a release's snapshot instead of the store.
     """
     found: list[Binding] = []
     while True:
-        answer = run(QueryJob(sparql, format="json", offset=len(found)))
+        answer = run(QueryJob(sparql, format="json", offset=len(found), snapshot=snapshot))
         found += orjson.loads(answer.body)["results"]["bindings"]
         if not answer.truncated or not answer.rows:
             return found
@@ -143,14 +154,21 @@ class InlineExecutor:
     def run(self, job: QueryJob) -> Answer:
         check_service_calls(job.sparql, self.limits.service_endpoints, job.base_iri)
         seconds = job.time_limit(self.limits)
+        store = self.store if job.snapshot is None else open_snapshot(job.snapshot)
         try:
-            result = self.store.query(job.sparql, job.dataset, base_iri=job.base_iri, timeout=seconds)
+            result = store.query(job.sparql, job.dataset, base_iri=job.base_iri, timeout=seconds)
         except QueryTimeoutError as error:
             raise QueryTimeoutError(f"{timeout_message(seconds)} ({error})") from error
         return render(result, job, self.limits)
 
     def status(self) -> dict[str, int]:
         return {}
+
+
+@functools.lru_cache(maxsize=8)
+def open_snapshot(path: str) -> SnapshotStore:
+    """A release's snapshot, kept open for the next query on it (a few at a time: each holds file handles)."""
+    return SnapshotStore(path)
 
 
 def _serve_queries(connection: Connection, store_path: str, limits: Limits) -> None:
@@ -163,7 +181,8 @@ def _serve_queries(connection: Connection, store_path: str, limits: Limits) -> N
         except (EOFError, OSError):
             return
         try:
-            connection.send(("answer", _answer_reopening(store, job, limits)))
+            target = store if job.snapshot is None else open_snapshot(job.snapshot)
+            connection.send(("answer", _answer_reopening(target, job, limits)))
         except Exception as error:  # sent back to be raised in the request that asked
             connection.send(("error", error))
 
@@ -209,6 +228,7 @@ class WorkerPoolExecutor:
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
+        self._closed = False
         for _ in range(size):
             self._idle.put(self._start_worker())
 
@@ -230,7 +250,11 @@ class WorkerPoolExecutor:
             self._workers.discard(worker)
         worker.stop()
 
-        threading.Thread(target=lambda: self._idle.put(self._start_worker()), daemon=True).start()
+        def start() -> None:
+            if not self._closed:
+                self._idle.put(self._start_worker())
+
+        threading.Thread(target=start, daemon=True).start()
 
     def run(self, job: QueryJob) -> Answer:
         check_service_calls(job.sparql, self.limits.service_endpoints, job.base_iri)
@@ -262,3 +286,13 @@ class WorkerPoolExecutor:
         with self._lock:
             alive = sum(worker.process.is_alive() for worker in self._workers)
         return {"query_workers": alive, "idle_query_workers": self._idle.qsize()}
+
+    def close(self) -> None:
+        """Stop the worker processes now, for an owner that outlives this executor (a test session making several
+        apps, a release check); a service's own workers end with its process."""
+        self._closed = True
+        with self._lock:
+            workers = list(self._workers)
+            self._workers.clear()
+        for worker in workers:
+            worker.stop()

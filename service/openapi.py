@@ -125,7 +125,15 @@ def operation(query: SavedQuery, config: Config) -> dict[str, Any]:
             "description": "Present when more rows follow: the answer was cut at the limit.",
             "schema": {"type": "string"},
         },
-        "Link": {"description": 'Paging: rel="next" and rel="prev" URLs.', "schema": {"type": "string"}},
+        "Link": {
+            "description": 'Paging: rel="next" and rel="prev" URLs; rel="cite-as": the cite URL, when the answer '
+            "was computed on a data release (docs/citing.md).",
+            "schema": {"type": "string"},
+        },
+        "Samverkan-Release": {
+            "description": "The data release the answer was computed on: ID, 'changed-since ID' or 'none'.",
+            "schema": {"type": "string"},
+        },
     }
     content: dict[str, Any] = {
         f.media_type: {"schema": {"type": ["array", "object"]} if f.media_type.endswith("json") else {"type": "string"}}

@@ -10,23 +10,21 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from service.caching import CachedAnswer, ResultCache, etag_for
+from service.citation import CitationArchive
 from service.config import Config
 from service.executor import Answer, Binding, Executor, InlineExecutor, Limits, QueryJob, WorkerPoolExecutor, select
 from service.fetch_policy import calls_service
+from service.ingest.schema import Schema
 from service.ingest.shipped import BuildCache, shipped_sources, sync
 from service.parameters import LOOKUPS, Candidates, term_rows
+from service.releases import ReleaseArchive, ReleasesUnsupported, open_archive
 from service.saved_queries import QueryLibrary
-from service.store import EmbeddedStore, RemoteStore, Store, StoreError
+from service.store import EmbeddedStore, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
-
-
-def open_store(config: Config) -> Store:
-    if config.query_url:
-        return RemoteStore(config.query_url, config.update_url)
-    return EmbeddedStore(config.store_path)
 
 
 def open_executor(config: Config, store: Store) -> Executor:
@@ -57,6 +55,8 @@ class Services:
     executor: Executor
     cache: ResultCache
     library: QueryLibrary = field(init=False)
+    releases: ReleaseArchive | None = field(default=None, init=False)  # None: the store cannot be frozen (remote)
+    citations: CitationArchive | None = field(default=None, init=False)
     _candidates: tuple[str | None, Candidates] | None = field(default=None, init=False)
     _candidates_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -64,11 +64,23 @@ class Services:
         self.library = QueryLibrary(self.config.queries_dir, self.config.user_queries_dir, self._scheme_names)
         catalogue = self.library.current()  # read now, so every bad file is logged before the first request
         log.info("%d saved queries, %d problems", len(catalogue.queries), len(catalogue.problems))
+        try:
+            self.releases = open_archive(self.config, self.store)
+        except ReleasesUnsupported as error:
+            log.info("no releases: %s", error)
+        else:
+            self.citations = CitationArchive(self.releases.root)
 
-    def select(self, sparql: str) -> list[Binding]:
+    @cached_property
+    def schema(self) -> Schema:
+        """The ontology, vocabularies and reference list under data_root, read once when first needed (e.g. for
+        our codebook)."""
+        return Schema(self.config.data_root)
+
+    def select(self, sparql: str, snapshot: str | None = None) -> list[Binding]:
         """A SELECT the service runs for itself (pages, lookups), every row (service/executor.py `select`),
         through the result cache: a page's queries for labels and graphs repeat from page to page."""
-        return select(self._answered, sparql)
+        return select(self._answered, sparql, snapshot)
 
     def _answered(self, job: QueryJob) -> Answer:
         found = self.answer(job).answer
@@ -99,7 +111,7 @@ class Services:
 
         `extra`: anything else that shapes the answer and is not in the job (e.g. a saved query's version).
         """
-        version = self.store.version()
+        version = self._version(job)
         if version is None or calls_service(job.sparql):
             return CachedAnswer(self.executor.run(job), None, "off")
         etag = etag_for(version, job, self.executor.limits.max_rows, extra)
@@ -110,10 +122,14 @@ class Services:
         if cached is not None:
             return CachedAnswer(cached, etag, "hit")
         answer = self.executor.run(job)
-        if self.store.version() != version:  # a write landed while it ran: which data it saw is unknown
+        if self._version(job) != version:  # a write landed while it ran: which data it saw is unknown
             return CachedAnswer(answer, None, "miss")
         self.cache.put(etag, answer)
         return CachedAnswer(answer, etag, "miss")
+
+    def _version(self, job: QueryJob) -> str | None:
+        """The version of the data a job reads: a release's snapshot never changes (the job names it)."""
+        return "frozen" if job.snapshot else self.store.version()
 
 
 def open_services(config: Config, store: Store | None = None) -> Services:

@@ -1,27 +1,34 @@
 """Where the graph lives: the embedded Oxigraph store, or any SPARQL 1.1 server reached over HTTP.
 
 Both implementations answer queries with pyoxigraph result objects, so the HTTP layer serialises
-results the same way whichever store is behind it, and both take changes as one SPARQL Update
-request, which SPARQL 1.1 servers apply atomically.
+results the same way whichever store is behind it. Both take changes as one SPARQL Update request,
+which SPARQL 1.1 servers apply atomically, and whole graphs through a bulk path (`replace_graphs`): the
+embedded store builds a new store folder beside the old one and swaps the two, a remote server gets the
+graphs as N-Triples into temporary graphs that one update then moves into place (docs/remote-stores.md).
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import gc
+import itertools
 import os
 import shutil
 import tempfile
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Protocol
 
 import pyoxigraph as ox
 import requests
 
+from service.config import Config
 from service.sparql_lexer import has_keyword, tokens
 
 
@@ -84,6 +91,11 @@ class Store(Protocol):
 
     def update(self, sparql_update: str, base_iri: str | None = None) -> None: ...
 
+    def replace_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], then: str) -> None:
+        """Put each graph's triples in place of what it held, then apply the update `then` (the catalogue's
+        entries): readers see all of it or none of it, and a failure leaves the store as it was."""
+        ...
+
     def version(self) -> str | None:
         """A value that changes whenever the data changes, or None when the store cannot tell."""
         ...
@@ -123,25 +135,39 @@ def memory_folder() -> str | None:
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
+# Deleting a quad in a transaction costs Oxigraph about ten times what writing one through the bulk loader
+# does (BENCHMARKS.md): a replace copies the rest of the store unless the graphs it removes are that small.
+DELETE_COST = 10
+
+
 class EmbeddedStore:
     """pyoxigraph in this process, on disk at `path`, or in a throw-away folder in memory when path is None.
 
     Queries read through a read-only handle, so other processes (the query workers, a `samverkan load`)
     can open the same folder: a write opens the store read-write only for its transaction, then bumps
-    a version file that tells every reader to reopen and see it.
+    a version file that tells every reader to reopen and see it. Whole graphs are replaced by building a
+    new store folder (`PATH.samverkan-next`) and swapping it with the old one in one rename.
     """
 
     VERSION_FILE = "samverkan-version"
+    LOCK_FILE = "samverkan-lock"
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, create: bool = True) -> None:
         self.temporary = path is None
         self.path = path or tempfile.mkdtemp(prefix="samverkan-store-", dir=memory_folder())
         if self.temporary:
             weakref.finalize(self, shutil.rmtree, self.path, True)
+        if not os.path.exists(os.path.join(self.path, "CURRENT")) and os.path.isdir(self._beside("aside")):
+            os.rename(self._beside("aside"), self.path)  # a swap without RENAME_EXCHANGE was interrupted midway
         if not os.path.exists(os.path.join(self.path, "CURRENT")):
+            if not create:
+                raise StoreError(f"there is no store at {self.path}")
             with self._writer():
                 pass
         self._reader: tuple[str, ox.Store] | None = None
+
+    def _beside(self, role: str) -> str:
+        return f"{self.path.rstrip(os.sep)}.samverkan-{role}"
 
     def describe_location(self) -> str:
         where = "a temporary in-memory folder" if self.temporary else self.path
@@ -175,25 +201,60 @@ class EmbeddedStore:
     def reopen(self) -> None:
         """Forget the read-only handle, so the next read sees the store's files as they are now.
 
-        A read-only handle is a snapshot of the file list: a write that compacts the store may delete files
-        it still points to, and reading them then fails until the store is opened again.
+        A read-only handle is a snapshot of the file list: a write that compacts the store (or swaps in a new
+        one) may delete files it still points to, and reading them then fails until the store is opened again.
         """
         self._reader = None
 
     @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One writer at a time, for as long as a whole replace takes (RocksDB's own lock is held only while its
+        store is open, and a replace must close the old store before it swaps the folders)."""
+        os.makedirs(self.path, exist_ok=True)
+        with open(os.path.join(self.path, self.LOCK_FILE), "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                raise self._busy() from error
+            yield
+
+    def _busy(self) -> StoreError:
+        return StoreError(
+            f"the store at {self.path} is being written by another process (a load?); try again when it is done"
+        )
+
+    @contextmanager
     def _writer(self) -> Iterator[ox.Store]:
+        with self._lock(), self._open_writable(self.path) as store:
+            yield store
+        gc.collect()  # whatever still refers to the store (a query result) lets go of its lock for the next writer
+
+    @contextmanager
+    def _open_writable(self, path: str) -> Iterator[ox.Store]:
         try:
-            store = ox.Store(self.path)
+            store = ox.Store(path)
         except OSError as error:
-            raise StoreError(
-                f"the store at {self.path} is being written by another process (a load?); try again when it is done"
+            raise (
+                self._busy()
                 if "lock" in str(error).lower()
-                else f"the store at {self.path} cannot be opened for writing: {error}"
+                else StoreError(f"the store at {path} cannot be opened for writing: {error}")
             ) from error
-        yield store
-        store.flush()
-        del store  # releases the lock for the next writer
-        gc.collect()
+        try:
+            yield store
+            store.flush()
+        finally:
+            del store  # releases RocksDB's lock and files once the caller lets go of it too
+
+    def backup(self, target: str) -> str:
+        """Copy the store into the new folder `target` (hard links where it can, so it is cheap) and return the
+        version of the data copied. It runs under the write lock, so no write lands halfway through the copy."""
+        with self._writer() as store:
+            version = self.version()
+            try:
+                store.backup(target)
+            except OSError as error:
+                raise StoreError(f"the store at {self.path} could not be copied to {target}: {error}") from error
+        return version
 
     def query(
         self, sparql: str, dataset: Dataset = Dataset(), base_iri: str | None = None, timeout: float | None = None
@@ -225,18 +286,115 @@ class EmbeddedStore:
     def update(self, sparql_update: str, base_iri: str | None = None) -> None:
         """Apply one SPARQL Update in one transaction (the loaders, and /update and /store with the token)."""
         with self._writer() as store:
+            _apply(store, sparql_update, base_iri)
+        _new_version(self.path)
+
+    def replace_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], then: str) -> None:
+        """Write the graphs through the bulk loader into a new store folder, then swap it in with one rename.
+
+        The new folder starts as a checkpoint of the store (hard links, no copying) when the graphs it replaces
+        are small beside the rest, since Oxigraph deletes quads slowly; otherwise it gets the rest of the store
+        through the bulk loader. Until the swap nothing in the store's folder changes, so a failure or a crash
+        leaves the old store whole (and the next replace removes the unfinished folder).
+        """
+        building = self._beside("next")
+        with self._lock():
+            shutil.rmtree(building, ignore_errors=True)
             try:
-                store.update(sparql_update, base_iri=base_iri)
-            except SyntaxError as error:
-                raise QuerySyntaxError(str(error)) from error
-            except OSError as error:
-                raise StoreError(str(error)) from error
-            except RuntimeError as error:  # pyoxigraph's evaluation errors
-                raise UpdateError(str(error)) from error
-        version_file = os.path.join(self.path, self.VERSION_FILE)
-        with open(version_file + ".tmp", "w") as handle:
-            handle.write(uuid.uuid4().hex)
-        os.replace(version_file + ".tmp", version_file)
+                self._build(building, graphs, then)  # both stores are closed when it returns
+                _new_version(building)
+            except BaseException:
+                shutil.rmtree(building, ignore_errors=True)
+                raise
+            _exchange(building, self.path)
+            # The old store: a query still reading it keeps the files it has open (Linux frees them when it
+            # closes them), and one that opens another file of it meets the new store and is run again.
+            shutil.rmtree(building, ignore_errors=True)
+
+    def _build(self, building: str, graphs: Mapping[str, Sequence[ox.Triple]], then: str) -> None:
+        """The store as it will be after the replace, in the folder `building` (the stores close on return)."""
+        replaced = {ox.NamedNode(g) for g in graphs}
+        new_quads = (ox.Quad(t.subject, t.predicate, t.object, g) for g in replaced for t in graphs[g.value])
+        with self._open_writable(self.path) as live:
+            removed = sum(1 for g in replaced for _ in live.quads_for_pattern(None, None, None, g))
+            checkpoint = removed * DELETE_COST < len(live) - removed
+            if checkpoint:
+                live.backup(building)
+            with self._open_writable(building) as new:
+                if checkpoint:
+                    for graph in replaced:
+                        new.remove_graph(graph)
+                    new.bulk_extend(new_quads)
+                else:
+                    new.bulk_extend(itertools.chain(_quads_besides(live, replaced), new_quads))
+                _apply(new, then)
+
+
+def _quads_besides(store: ox.Store, graphs: set[ox.NamedNode]) -> Iterator[ox.Quad]:
+    """Every quad of the store outside the given graphs."""
+    for graph in [ox.DefaultGraph(), *store.named_graphs()]:
+        if graph not in graphs:
+            yield from store.quads_for_pattern(None, None, None, graph)
+
+
+def _apply(store: ox.Store, sparql_update: str, base_iri: str | None = None) -> None:
+    try:
+        store.update(sparql_update, base_iri=base_iri)
+    except SyntaxError as error:
+        raise QuerySyntaxError(str(error)) from error
+    except OSError as error:
+        raise StoreError(str(error)) from error
+    except RuntimeError as error:  # pyoxigraph's evaluation errors
+        raise UpdateError(str(error)) from error
+
+
+def _new_version(folder: str) -> None:
+    """Tell every reader of the store in `folder` to reopen it (EmbeddedStore.version)."""
+    version_file = os.path.join(folder, EmbeddedStore.VERSION_FILE)
+    with open(version_file + ".tmp", "w") as handle:
+        handle.write(uuid.uuid4().hex)
+    os.replace(version_file + ".tmp", version_file)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(new: str, path: str) -> None:
+    """Swap two folders so that `path` is at every moment either the old store or the new one.
+
+    Linux swaps them in one step (renameat2 with RENAME_EXCHANGE). Elsewhere it takes three renames, and for
+    the moment between the first two there is no store at `path`: readers retry their open, and a crash there
+    is undone when the store is next opened (the old one is found at PATH.samverkan-aside).
+    """
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(path), _RENAME_EXCHANGE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.ENOSYS, errno.EINVAL):  # EINVAL: this file system cannot swap
+            raise StoreError(f"the new store could not be swapped in at {path}: {os.strerror(code)}")
+    aside = f"{path.rstrip(os.sep)}.samverkan-aside"
+    os.rename(path, aside)
+    os.rename(new, path)
+    os.rename(aside, new)
+
+
+class SnapshotStore(EmbeddedStore):
+    """A frozen copy of the store (a release's snapshot, made by `EmbeddedStore.backup`): read, never written.
+
+    Opening one never creates a store, so a snapshot deleted meanwhile is an error, not a new empty store.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, create=False)
+
+    def version(self) -> str:
+        """Fixed: a snapshot's data never changes (and each snapshot's differs from the others')."""
+        return f"snapshot:{self.path}"
+
+    def update(self, sparql_update: str, base_iri: str | None = None) -> None:
+        raise StoreError(f"the snapshot at {self.path} is frozen: it cannot be written")
 
 
 class RemoteStore:
@@ -245,7 +403,14 @@ class RemoteStore:
     The union default graph is asked for explicitly, by naming every named graph as
     `default-graph-uri` (and `named-graph-uri`), so the server needs no special configuration and a
     query's own FROM still wins. The list of graphs is cached for a moment and renewed after loads.
+    Whole graphs go to the server as N-Triples through its Graph Store Protocol endpoint when one is given
+    (else as SPARQL updates of STAGING_BATCH triples each, or one for a graph with blank nodes) into temporary
+    graphs, which one update moves into place; the temporary graphs are left out of the union, and dropped
+    again when a load fails.
     """
+
+    STAGING = "urn:samverkan:staging:"
+    STAGING_BATCH = 50_000
 
     # One media type per query form: Virtuoso answers a CONSTRUCT with JSON bindings of ?s ?p ?o when
     # the Accept header lists the results format at all.
@@ -257,9 +422,16 @@ class RemoteStore:
     )
     _GRAPHS_TTL = 2.0  # seconds a loaded elsewhere graph may stay unseen
 
-    def __init__(self, query_url: str, update_url: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        query_url: str,
+        update_url: str | None = None,
+        timeout: float = 60.0,
+        graph_store_url: str | None = None,
+    ) -> None:
         self.query_url = query_url
         self.update_url = update_url
+        self.graph_store_url = graph_store_url
         self.timeout = timeout
         self._http = requests.Session()
         self._graphs: tuple[float, tuple[str, ...]] = (-self._GRAPHS_TTL, ())
@@ -316,7 +488,13 @@ class RemoteStore:
             names = self._graph_names("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
             if None in names:  # Virtuoso leaves ?g unbound for an empty GRAPH pattern (and takes seconds on DISTINCT)
                 names = self._graph_names("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-            graphs = tuple(sorted(g for g in names if g is not None and g not in self._SERVER_GRAPHS))
+            graphs = tuple(
+                sorted(
+                    g
+                    for g in names
+                    if g is not None and g not in self._SERVER_GRAPHS and not g.startswith(self.STAGING)
+                )
+            )
             self._graphs = (time.monotonic(), graphs)
         return list(graphs)
 
@@ -348,3 +526,61 @@ class RemoteStore:
             raise QuerySyntaxError(response.text.strip() or "the remote endpoint rejected the update")
         if response.status_code >= 300:
             raise StoreError(f"the remote update endpoint answered {response.status_code}: {response.text[:500]}")
+
+    def replace_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], then: str) -> None:
+        """Stage each graph's triples in a temporary graph, then MOVE them all into place with `then` in one
+        update, which the server applies atomically; the staged graphs are dropped if anything fails."""
+        if not self.update_url:
+            raise StoreError("this store has no update endpoint configured (--update-url), so it cannot be loaded")
+        staged = {graph: f"{self.STAGING}{uuid.uuid4().hex}" for graph, triples in graphs.items() if triples}
+        try:
+            for graph, temporary in staged.items():
+                self._stage(temporary, graphs[graph])
+            # MOVE SILENT from a graph that does not exist would leave the target as it was: empty ones are dropped.
+            moves = [f"MOVE <{staged[g]}> TO <{g}>" if g in staged else f"DROP SILENT GRAPH <{g}>" for g in graphs]
+            self.update(" ;\n".join([*moves, then]))
+        except (StoreError, QuerySyntaxError):
+            if staged:
+                with suppress(StoreError, QuerySyntaxError):
+                    self.update(" ;\n".join(f"DROP SILENT GRAPH <{temporary}>" for temporary in staged.values()))
+            raise
+
+    def _stage(self, graph: str, triples: Sequence[ox.Triple]) -> None:
+        if not self.graph_store_url:
+            # A blank node is a different node in each request, so a graph that has any goes in one request.
+            blank = any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
+            size = max(len(triples), 1) if blank else self.STAGING_BATCH
+            for start in range(0, len(triples), size):
+                batch = _ntriples(triples[start : start + size]).decode("utf-8")
+                self.update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{batch}}} }}")
+            return
+        try:
+            response = self._http.put(
+                self.graph_store_url,
+                params={"graph": graph},
+                data=_ntriples(triples),
+                headers={"Content-Type": "application/n-triples"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as error:
+            raise StoreError(
+                f"the remote Graph Store endpoint {self.graph_store_url} did not answer: {error}"
+            ) from error
+        if response.status_code >= 300:
+            raise StoreError(
+                f"the remote Graph Store endpoint {self.graph_store_url} answered {response.status_code}: "
+                f"{response.text[:500]}"
+            )
+
+
+def _ntriples(triples: Sequence[ox.Triple]) -> bytes:
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None  # serialize returns the bytes when given no output
+    return data
+
+
+def open_store(config: Config) -> Store:
+    """The store the settings name: a remote SPARQL server when a query URL is given, else the embedded one."""
+    if config.query_url:
+        return RemoteStore(config.query_url, config.update_url, graph_store_url=config.graph_store_url)
+    return EmbeddedStore(config.store_path)

@@ -1,5 +1,6 @@
-"""The saved-query REST API on a live server with a queries folder of its own: every parameter type and bad value,
-injection attempts, defaults, paging, formats, limits, files with problems, and researchers saving versions."""
+"""The saved-query REST API, in this process, with a queries folder of its own: every parameter type and bad
+value, injection attempts, defaults, paging, formats, limits, files with problems, and researchers saving
+versions."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Server, start_samverkan
+from conftest import Client, in_process
 from openapi_spec_validator import validate
 
 ID = "https://w3id.org/samverkan/id/"
@@ -100,7 +101,7 @@ TYPES = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     tmp = tmp_path_factory.mktemp("api")
     queries = tmp / "queries"
     queries.mkdir()
@@ -109,31 +110,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         (queries / f"echo-{ptype}.rq").write_text(ECHO.format(type=ptype, extra=extra), encoding="utf-8")
     for name, text in FILES.items():
         (queries / name).write_text(text, encoding="utf-8")
-    started = start_samverkan(
+    with in_process(
         tmp,
-        "--no-examples",
-        "--queries-dir",
-        str(queries),
-        "--user-queries-dir",
-        str(tmp / "user-queries"),
-        "--update-token",
-        TOKEN,
-        "--max-rows",
-        "200",
-        "--query-timeout",
-        "5",
-        "--query-workers",
-        "2",
-    )
-    yield started
-    started.stop()
+        load_examples=False,
+        queries_dir=queries,
+        user_queries_dir=tmp / "user-queries",
+        update_token=TOKEN,
+        max_rows=200,
+        query_timeout=5,
+        query_workers=2,
+    ) as started:
+        yield started
 
 
-def get(server: Server, name: str, **params: Any) -> requests.Response:
-    return requests.get(f"{server.url}/api/queries/{name}", params=params, timeout=60)
+def get(server: Client, name: str, **params: Any) -> requests.Response:
+    return server.get(f"{server.url}/api/queries/{name}", params=params, timeout=60)
 
 
-def echo(server: Server, ptype: str, *values: str) -> list[dict[str, str]]:
+def echo(server: Client, ptype: str, *values: str) -> list[dict[str, str]]:
     response = get(server, f"echo-{ptype}", value=list(values))
     assert response.status_code == 200, response.text
     return [b["value"] for b in response.json()["results"]["bindings"]]
@@ -180,7 +174,7 @@ def message(response: requests.Response) -> str:
         ("boolean", "0", {"type": "literal", "value": "false", "datatype": XSD + "boolean"}),
     ],
 )
-def test_each_type_binds_the_term_it_stands_for(server: Server, ptype: str, given: str, term: dict[str, str]) -> None:
+def test_each_type_binds_the_term_it_stands_for(server: Client, ptype: str, given: str, term: dict[str, str]) -> None:
     assert echo(server, ptype, given) == [term]
 
 
@@ -206,14 +200,14 @@ def test_each_type_binds_the_term_it_stands_for(server: Server, ptype: str, give
         ("boolean", "maybe", "is not true or false"),
     ],
 )
-def test_a_bad_value_is_a_400_naming_the_parameter(server: Server, ptype: str, given: str, expected: str) -> None:
+def test_a_bad_value_is_a_400_naming_the_parameter(server: Client, ptype: str, given: str, expected: str) -> None:
     response = get(server, f"echo-{ptype}", value=given)
     assert response.status_code == 400
     assert message(response).startswith(f"Parameter 'value': '{given}' ")
     assert expected in message(response)
 
 
-def test_a_close_miss_is_answered_with_the_closest_names(server: Server) -> None:
+def test_a_close_miss_is_answered_with_the_closest_names(server: Client) -> None:
     response = get(server, "echo-municipality", value="Vesterås")
     assert "closest: " in message(response) and "Västerås" in message(response)
     response = get(server, "echo-concept", value="kommunalforbnd")
@@ -223,9 +217,9 @@ def test_a_close_miss_is_answered_with_the_closest_names(server: Server) -> None
 # --- Injection ---------------------------------------------------------------------------------------------
 
 
-def store_size(server: Server) -> int:
+def store_size(server: Client) -> int:
     query = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
-    response = requests.get(server.url + "/sparql", params={"query": query}, timeout=30)
+    response = server.get(server.url + "/sparql", params={"query": query}, timeout=30)
     return int(response.json()["results"]["bindings"][0]["n"]["value"])
 
 
@@ -239,34 +233,34 @@ def store_size(server: Server) -> int:
         "line one\nline two } #",
     ],
 )
-def test_a_hostile_string_is_only_a_literal(server: Server, hostile: str) -> None:
+def test_a_hostile_string_is_only_a_literal(server: Client, hostile: str) -> None:
     before = store_size(server)
     assert echo(server, "string", hostile) == [{"type": "literal", "value": hostile}]
     assert echo(server, "langstring", hostile + "@sv") == [{"type": "literal", "value": hostile, "xml:lang": "sv"}]
     assert store_size(server) == before
 
 
-def test_a_hostile_string_matches_nothing_in_a_curated_query(embedded_server: Server) -> None:
+def test_a_hostile_string_matches_nothing_in_a_curated_query(client: Client) -> None:
     for hostile in (HOSTILE_STRING, HOSTILE_IRI):
-        response = get(embedded_server, "search-quotes", text=hostile)
+        response = get(client, "search-quotes", text=hostile)
         assert response.status_code == 200 and response.json()["results"]["bindings"] == []
-        response = get(embedded_server, "collaboration-evidence", search=hostile)
+        response = get(client, "collaboration-evidence", search=hostile)
         assert response.status_code == 200 and response.json()["results"]["bindings"] == []
-    response = get(embedded_server, "collaboration-evidence", collaboration=HOSTILE_IRI)
+    response = get(client, "collaboration-evidence", collaboration=HOSTILE_IRI)
     assert response.status_code == 400 and message(response).startswith("Parameter 'collaboration': ")
 
 
 # --- Several values, defaults, required, allowed values ------------------------------------------------------
 
 
-def test_several_values_give_several_rows(server: Server) -> None:
+def test_several_values_give_several_rows(server: Client) -> None:
     assert echo(server, "municipality", "1980", "Eskilstuna", "0484") == [
         {"type": "uri", "value": ID + "kommun/1980"},
         {"type": "uri", "value": ID + "kommun/0484"},
     ]
 
 
-def test_defaults_apply_and_required_values_are_asked_for(server: Server) -> None:
+def test_defaults_apply_and_required_values_are_asked_for(server: Client) -> None:
     response = get(server, "typed")
     assert response.status_code == 400
     assert message(response) == "Parameter 'n': is required: give a whole number"
@@ -276,17 +270,17 @@ def test_defaults_apply_and_required_values_are_asked_for(server: Server) -> Non
     ]
 
 
-def test_allowed_values(server: Server) -> None:
+def test_allowed_values(server: Client) -> None:
     response = get(server, "typed", n="1", kind="c")
     assert response.status_code == 400
     assert message(response) == "Parameter 'kind': 'c' is not one of the allowed values: a, b"
     response = get(server, "typed", n="1", share="1,50")
     assert response.json()["results"]["bindings"][0]["share"]["value"] == "1.5"
-    values = requests.get(f"{server.url}/api/queries/typed/parameters/kind/values", timeout=30).json()["values"]
+    values = server.get(f"{server.url}/api/queries/typed/parameters/kind/values", timeout=30).json()["values"]
     assert values == [{"value": "a", "label": "a"}, {"value": "b", "label": "b"}]
 
 
-def test_one_value_where_one_is_expected_and_no_unknown_parameters(server: Server) -> None:
+def test_one_value_where_one_is_expected_and_no_unknown_parameters(server: Client) -> None:
     response = get(server, "typed", n=["1", "2"])
     assert response.status_code == 400 and message(response) == "Parameter 'n': takes one value; 2 were given"
     response = get(server, "typed", n="1", colour="red")
@@ -296,8 +290,8 @@ def test_one_value_where_one_is_expected_and_no_unknown_parameters(server: Serve
     )
 
 
-def test_a_construct_binds_in_its_where_group_and_answers_in_rdf(server: Server) -> None:
-    response = requests.get(
+def test_a_construct_binds_in_its_where_group_and_answers_in_rdf(server: Client) -> None:
+    response = server.get(
         f"{server.url}/api/queries/construct-echo",
         params={"kommun": "Västerås"},
         headers={"Accept": "application/n-triples"},
@@ -307,12 +301,12 @@ def test_a_construct_binds_in_its_where_group_and_answers_in_rdf(server: Server)
     assert response.text.strip() == f'<{ID}kommun/1980> <https://w3id.org/samverkan/ontology#kommunkod> "1980" .'
 
 
-def test_a_query_runs_from_a_posted_form(server: Server) -> None:
-    response = requests.post(
+def test_a_query_runs_from_a_posted_form(server: Client) -> None:
+    response = server.post(
         f"{server.url}/api/queries/echo-year", data={"value": ["2011", "2012"], "format": "csv"}, timeout=30
     )
     assert response.status_code == 200 and response.text.splitlines() == ["value", "2011", "2012"]
-    response = requests.post(f"{server.url}/api/queries/echo-year", json={"value": "2011"}, timeout=30)
+    response = server.post(f"{server.url}/api/queries/echo-year", json={"value": "2011"}, timeout=30)
     assert response.status_code == 415
 
 
@@ -337,21 +331,21 @@ def codes(response: requests.Response) -> list[str]:
         ("", "tsv", "text/tab-separated-values"),
     ],
 )
-def test_formats_by_accept_header_and_format_parameter(server: Server, accept: str, fmt: str, media_type: str) -> None:
+def test_formats_by_accept_header_and_format_parameter(server: Client, accept: str, fmt: str, media_type: str) -> None:
     params = {"limit": "2", **({"format": fmt} if fmt else {})}
-    response = requests.get(
+    response = server.get(
         f"{server.url}/api/queries/{ALL_CODES}", params=params, headers={"Accept": accept}, timeout=30
     )
     assert response.status_code == 200 and response.headers["Content-Type"].startswith(media_type)
-    response = requests.get(f"{server.url}/api/queries/{ALL_CODES}", params={"format": "turtle"}, timeout=30)
+    response = server.get(f"{server.url}/api/queries/{ALL_CODES}", params={"format": "turtle"}, timeout=30)
     assert response.status_code == 406
 
 
-def test_paging_with_link_headers_gives_every_row_once(server: Server) -> None:
+def test_paging_with_link_headers_gives_every_row_once(server: Client) -> None:
     url = f"{server.url}/api/queries/{ALL_CODES}?format=csv&limit=120"
     pages, links = [], []
     while url:
-        response = requests.get(url, timeout=30)
+        response = server.get(url, timeout=30)
         pages.append(codes(response))
         links.append(response.links)
         assert response.headers["Samverkan-Limit"] == "120"
@@ -365,7 +359,7 @@ def test_paging_with_link_headers_gives_every_row_once(server: Server) -> None:
     assert links[2]["prev"]["url"].endswith("offset=120") and "next" not in links[2]
 
 
-def test_the_row_cap_holds_and_is_stated(server: Server) -> None:
+def test_the_row_cap_holds_and_is_stated(server: Client) -> None:
     response = get(server, ALL_CODES, format="csv")
     assert len(codes(response)) == 200
     assert response.headers["Samverkan-Truncated"] == "the answer was cut to its first 200 rows"
@@ -377,7 +371,7 @@ def test_the_row_cap_holds_and_is_stated(server: Server) -> None:
 
 
 @pytest.mark.parametrize(("name", "value"), [("limit", "0"), ("limit", "ten"), ("offset", "-1"), ("version", "0")])
-def test_bad_paging_values(server: Server, name: str, value: str) -> None:
+def test_bad_paging_values(server: Client, name: str, value: str) -> None:
     response = get(server, ALL_CODES, **{name: value})
     assert response.status_code == 400 and f"The '{name}' parameter is a whole number" in message(response)
 
@@ -385,7 +379,7 @@ def test_bad_paging_values(server: Server, name: str, value: str) -> None:
 # --- Time limit --------------------------------------------------------------------------------------------
 
 
-def test_a_runaway_saved_query_is_stopped_while_others_are_answered(server: Server) -> None:
+def test_a_runaway_saved_query_is_stopped_while_others_are_answered(server: Client) -> None:
     outcome: dict[str, requests.Response] = {}
     runaway = threading.Thread(target=lambda: outcome.update(response=get(server, "runaway", timeout="2")))
     runaway.start()
@@ -404,8 +398,8 @@ def test_a_runaway_saved_query_is_stopped_while_others_are_answered(server: Serv
 # --- Files with problems -----------------------------------------------------------------------------------
 
 
-def test_files_with_problems_are_reported_and_the_others_served(server: Server) -> None:
-    catalogue = requests.get(server.url + "/api/queries", timeout=30).json()
+def test_files_with_problems_are_reported_and_the_others_served(server: Client) -> None:
+    catalogue = server.get(server.url + "/api/queries", timeout=30).json()
     reported = {Path(p["file"]).name: (p["line"], p["message"]) for p in catalogue["problems"]}
     assert set(reported) == set(BAD)
     for name, (line, text) in BAD.items():
@@ -417,8 +411,8 @@ def test_files_with_problems_are_reported_and_the_others_served(server: Server) 
     assert response.status_code == 404 and "its file has a problem: queries/bad-sparql.rq, line 4" in message(response)
 
 
-def test_the_api_document_of_every_type_is_valid(server: Server) -> None:
-    document = requests.get(server.url + "/api/openapi.json", timeout=30).json()
+def test_the_api_document_of_every_type_is_valid(server: Client) -> None:
+    document = server.get(server.url + "/api/openapi.json", timeout=30).json()
     validate(document)
     schema = {t: document["paths"][f"/api/queries/echo-{t}"]["get"]["parameters"][0]["schema"] for t in TYPES}
     assert schema["date"] == {"type": "array", "items": {"type": "string", "format": "date"}}
@@ -443,24 +437,24 @@ MINE = {
 }
 
 
-def save(server: Server, body: Any, token: str | None = TOKEN, **kwargs: Any) -> requests.Response:
+def save(server: Client, body: Any, token: str | None = TOKEN, **kwargs: Any) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.post(server.url + "/api/queries", json=body, headers=headers, timeout=30, **kwargs)
+    return server.post(server.url + "/api/queries", json=body, headers=headers, timeout=30, **kwargs)
 
 
-def test_saving_needs_the_write_token(server: Server) -> None:
+def test_saving_needs_the_write_token(server: Client) -> None:
     response = save(server, MINE, token=None)
     assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
     assert save(server, MINE, token="wrong").status_code == 403
     assert get(server, "my-count", lan="19").status_code == 404
 
 
-def test_a_service_without_a_token_takes_no_queries(embedded_server: Server) -> None:
-    response = save(embedded_server, MINE, token="anything")
+def test_a_service_without_a_token_takes_no_queries(client: Client) -> None:
+    response = save(client, MINE, token="anything")
     assert response.status_code == 403 and "without a write token" in message(response)
 
 
-def test_a_saved_query_is_served_at_once_and_keeps_its_versions(server: Server, tmp_path: Path) -> None:
+def test_a_saved_query_is_served_at_once_and_keeps_its_versions(server: Client, tmp_path: Path) -> None:
     response = save(server, MINE)
     assert response.status_code == 201, response.text
     assert response.headers["Location"] == "/api/queries/my-count"
@@ -481,18 +475,18 @@ def test_a_saved_query_is_served_at_once_and_keeps_its_versions(server: Server, 
     assert older.headers["Samverkan-Query-Version"] == "1"
     assert get(server, "my-count", lan="19", version="3").status_code == 404
 
-    catalogue = requests.get(server.url + "/api/queries", timeout=30).json()
+    catalogue = server.get(server.url + "/api/queries", timeout=30).json()
     listed = next(q for q in catalogue["queries"] if q["name"] == "my-count")
     assert (listed["version"], listed["versions"], listed["file"]) == (2, [1, 2], "user-queries/my-count.v2.rq")
-    assert "/api/queries/my-count" in requests.get(server.url + "/api/openapi.json", timeout=30).json()["paths"]
+    assert "/api/queries/my-count" in server.get(server.url + "/api/openapi.json", timeout=30).json()["paths"]
 
 
-def test_a_query_can_be_saved_as_rq_text(server: Server) -> None:
+def test_a_query_can_be_saved_as_rq_text(server: Client) -> None:
     text = (
         "#+ name: my-text\n#+ title: Min text\n#+ description: Saved as a file's text.\n"
         "SELECT ?x WHERE { VALUES ?x { 1 } }\n"
     )
-    response = requests.post(
+    response = server.post(
         server.url + "/api/queries",
         data=text.encode(),
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/sparql-query"},
@@ -504,7 +498,7 @@ def test_a_query_can_be_saved_as_rq_text(server: Server) -> None:
     ]
 
 
-def test_a_saved_query_is_checked_like_a_file(server: Server) -> None:
+def test_a_saved_query_is_checked_like_a_file(server: Client) -> None:
     response = save(server, {**MINE, "name": "my-bad", "sparql": "SELECT ?lan WHERE {\n  ?lan ?p\n}\n"})
     assert response.status_code == 400
     # Lines 1-6 are the header made from the JSON fields; line 8 is where the parser stops.
@@ -516,27 +510,27 @@ def test_a_saved_query_is_checked_like_a_file(server: Server) -> None:
     assert get(server, "my-bad").status_code == 404
 
 
-def test_a_saved_query_may_not_take_a_curated_name(server: Server) -> None:
+def test_a_saved_query_may_not_take_a_curated_name(server: Client) -> None:
     response = save(server, {**MINE, "name": "typed"})
     assert response.status_code == 409 and "'typed' is a curated query" in message(response)
 
 
-def test_sparqlwrapper_runs_a_saved_query(embedded_server: Server) -> None:
+def test_sparqlwrapper_runs_a_saved_query(client: Client) -> None:
     from SPARQLWrapper import JSON, SPARQLWrapper
 
-    sparql = SPARQLWrapper(embedded_server.url + "/api/queries/municipalities")
+    sparql = SPARQLWrapper(client.url + "/api/queries/municipalities")
     sparql.addParameter("lan", "Västmanland")
     with pytest.warns(RuntimeWarning, match="unknown query type"):
         sparql.setQuery("")  # the saved query brings its own SPARQL; SPARQLWrapper sends query= anyway
     sparql.setReturnFormat(JSON)
     rows = sparql.queryAndConvert()["results"]["bindings"]  # type: ignore[index]
     assert len(rows) == 10 and {row["lanskod"]["value"] for row in rows} == {"19"}
-    response = get(embedded_server, "municipalities", query="SELECT * WHERE { ?s ?p ?o }")
+    response = get(client, "municipalities", query="SELECT * WHERE { ?s ?p ?o }")
     assert response.status_code == 400 and "A saved query runs its own SPARQL" in message(response)
 
 
-def test_a_broken_header_is_a_problem_with_its_line(server: Server) -> None:
-    response = requests.post(
+def test_a_broken_header_is_a_problem_with_its_line(server: Client) -> None:
+    response = server.post(
         server.url + "/api/queries",
         data=b"#+ name: my-broken\n#+ title: [unclosed\nSELECT * WHERE { }\n",
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/sparql-query"},

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-import requests
-from conftest import Server
+from conftest import Client
 from openapi_spec_validator import validate
 
 
-def document(server: Server) -> dict[str, Any]:
-    response = requests.get(server.url + "/api/openapi.json", timeout=30)
+def document(server: Client) -> dict[str, Any]:
+    response = server.get(server.url + "/api/openapi.json", timeout=30)
     assert response.status_code == 200
     return response.json()  # type: ignore[no-any-return]
 
@@ -20,16 +19,16 @@ def parameters(doc: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
     return {p["name"]: p for p in doc["paths"][f"/api/queries/{name}"]["get"]["parameters"]}
 
 
-def test_the_document_is_valid_openapi(embedded_server: Server) -> None:
-    doc = document(embedded_server)
+def test_the_document_is_valid_openapi(client: Client) -> None:
+    doc = document(client)
     validate(doc)
     assert doc["openapi"].startswith("3.")
-    assert doc["servers"] == [{"url": embedded_server.url}]
+    assert doc["servers"] == [{"url": client.url}]
 
 
-def test_one_operation_per_saved_query(embedded_server: Server) -> None:
-    doc = document(embedded_server)
-    catalogue = requests.get(embedded_server.url + "/api/queries", timeout=30).json()["queries"]
+def test_one_operation_per_saved_query(client: Client) -> None:
+    doc = document(client)
+    catalogue = client.get(client.url + "/api/queries", timeout=30).json()["queries"]
     operations = {
         path.removeprefix("/api/queries/"): item["get"]
         for path, item in doc["paths"].items()
@@ -46,8 +45,8 @@ def test_one_operation_per_saved_query(embedded_server: Server) -> None:
         assert {"format", "timeout", "version"} <= set(parameters(doc, query["name"]))
 
 
-def test_parameters_are_typed(embedded_server: Server) -> None:
-    doc = document(embedded_server)
+def test_parameters_are_typed(client: Client) -> None:
+    doc = document(client)
     profile = parameters(doc, "municipality-profile")["kommun"]
     assert profile["required"] is True
     assert profile["schema"]["pattern"] == r"^(\d{4}|.*\D.*)$"
@@ -66,8 +65,8 @@ def test_parameters_are_typed(embedded_server: Server) -> None:
     assert parameters(doc, "municipalities")["limit"]["schema"]["minimum"] == 1
 
 
-def test_formats_follow_the_query_form(embedded_server: Server) -> None:
-    doc = document(embedded_server)
+def test_formats_follow_the_query_form(client: Client) -> None:
+    doc = document(client)
     select = doc["paths"]["/api/queries/studies"]["get"]["responses"]["200"]["content"]
     assert set(select) == {
         "application/sparql-results+json",
@@ -80,17 +79,17 @@ def test_formats_follow_the_query_form(embedded_server: Server) -> None:
     assert parameters(doc, "municipality-graph")["format"]["schema"]["enum"][0] == "turtle"
 
 
-def test_the_api_page_and_its_assets_are_served_from_here(embedded_server: Server) -> None:
-    page = requests.get(embedded_server.url + "/api/docs", timeout=30)
+def test_the_api_page_and_its_assets_are_served_from_here(client: Client) -> None:
+    page = client.get(client.url + "/api/docs", timeout=30)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "http://" not in page.text and "https://" not in page.text
     for asset in ("swagger-ui.css", "swagger-ui-bundle.js"):
-        response = requests.get(f"{embedded_server.url}/api/docs/{asset}", timeout=30)
+        response = client.get(f"{client.url}/api/docs/{asset}", timeout=30)
         assert response.status_code == 200 and len(response.content) > 10_000
-    assert requests.get(embedded_server.url + "/api/docs/package.json", timeout=30).status_code == 404
+    assert client.get(client.url + "/api/docs/package.json", timeout=30).status_code == 404
 
 
-def test_the_api_page_works_with_no_network(embedded_server: Server) -> None:
+def test_the_api_page_works_with_no_network(client: Client) -> None:
     """Headless Chromium opens the page; every request it makes goes to our server, and every query is listed."""
     from playwright.sync_api import sync_playwright
 
@@ -103,11 +102,11 @@ def test_the_api_page_works_with_no_network(embedded_server: Server) -> None:
         try:
             page = browser.new_page()
             page.on("request", lambda request: requested.append(request.url))
-            page.goto(embedded_server.url + "/api/docs")
+            page.goto(client.url + "/api/docs")
             page.wait_for_selector(".opblock-summary-path", timeout=30_000)
             paths = page.locator(".opblock-summary-path").all_inner_texts()
         finally:
             browser.close()
-    catalogue = requests.get(embedded_server.url + "/api/queries", timeout=30).json()["queries"]
+    catalogue = client.get(client.url + "/api/queries", timeout=30).json()["queries"]
     assert {f"/api/queries/{q['name']}" for q in catalogue} <= {p.replace("\u200b", "") for p in paths}
-    assert requested and {urlparse(url).netloc for url in requested} == {urlparse(embedded_server.url).netloc}
+    assert requested and {urlparse(url).netloc for url in requested} == {urlparse(client.url).netloc}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import Server, samverkan, start_samverkan
+from conftest import Client, in_process, samverkan
 
 TOKEN = "cache-test-token"
 GRAPH = "http://example.org/graph/cached"
@@ -26,24 +26,26 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_samverkan(
+def server(store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    with in_process(
         tmp_path_factory.mktemp("cached-log"),
-        *("--store", str(store_path), "--no-shipped-data", "--update-token", TOKEN),
-        *("--query-workers", "1", "--result-cache-mb", "1"),
-    )
-    yield server
-    server.stop()
+        store_path=str(store_path),
+        load_shipped_data=False,
+        update_token=TOKEN,
+        query_workers=1,
+        result_cache_mb=1,
+    ) as server:
+        yield server
 
 
-def get(server: Server, query: str, headers: dict[str, str] | None = None, **params: str) -> requests.Response:
-    response = requests.get(server.url + "/sparql", params={"query": query, **params}, headers=headers, timeout=60)
+def get(server: Client, query: str, headers: dict[str, str] | None = None, **params: str) -> requests.Response:
+    response = server.get(server.url + "/sparql", params={"query": query, **params}, headers=headers, timeout=60)
     assert response.status_code in (200, 304), response.text
     return response
 
 
-def health(server: Server) -> dict[str, int]:
-    return requests.get(server.url + "/health", timeout=60).json()  # type: ignore[no-any-return]
+def health(server: Client) -> dict[str, int]:
+    return server.get(server.url + "/health", timeout=60).json()  # type: ignore[no-any-return]
 
 
 def counted(response: requests.Response) -> int:
@@ -59,7 +61,7 @@ def load(store_path: Path, tmp_path: Path, triples: int) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_a_repeated_query_is_answered_from_the_cache(server: Server) -> None:
+def test_a_repeated_query_is_answered_from_the_cache(server: Client) -> None:
     before = health(server)
     first = get(server, count_query("repeat"))
     second = get(server, count_query("repeat"))
@@ -72,11 +74,11 @@ def test_a_repeated_query_is_answered_from_the_cache(server: Server) -> None:
     assert after["result_cache_hits"] == before["result_cache_hits"] + 1
     assert after["result_cache_misses"] == before["result_cache_misses"] + 1
     # A POST query takes the same path.
-    posted = requests.post(server.url + "/sparql", data={"query": count_query("repeat")}, timeout=60)
+    posted = server.post(server.url + "/sparql", data={"query": count_query("repeat")}, timeout=60)
     assert posted.headers["Samverkan-Cache"] == "hit"
 
 
-def test_a_current_copy_gets_304_without_the_query_being_run(server: Server) -> None:
+def test_a_current_copy_gets_304_without_the_query_being_run(server: Client) -> None:
     etag = get(server, count_query("304")).headers["ETag"]
     before = health(server)
     response = get(server, count_query("304"), headers={"If-None-Match": etag})
@@ -92,7 +94,7 @@ def test_a_current_copy_gets_304_without_the_query_being_run(server: Server) -> 
     assert get(server, count_query("304"), headers={"If-None-Match": 'W/"other"'}).status_code == 200
 
 
-def test_the_etag_depends_on_query_format_and_dataset(server: Server) -> None:
+def test_the_etag_depends_on_query_format_and_dataset(server: Client) -> None:
     query = count_query("variants")
     etags = [
         get(server, query).headers["ETag"],
@@ -105,7 +107,7 @@ def test_the_etag_depends_on_query_format_and_dataset(server: Server) -> None:
     assert get(server, query, format="csv").headers["ETag"] == etags[1]
 
 
-def test_a_load_or_an_update_makes_the_answer_fresh(server: Server, store_path: Path, tmp_path: Path) -> None:
+def test_a_load_or_an_update_makes_the_answer_fresh(server: Client, store_path: Path, tmp_path: Path) -> None:
     query = count_query("fresh")
     before = get(server, query)
     assert get(server, query).headers["Samverkan-Cache"] == "hit"
@@ -119,7 +121,7 @@ def test_a_load_or_an_update_makes_the_answer_fresh(server: Server, store_path: 
     assert get(server, query).headers["Samverkan-Cache"] == "hit"
 
     insert = f"INSERT DATA {{ GRAPH <{GRAPH}> {{ <http://example.org/s> <http://example.org/p> 'one more' }} }}"
-    response = requests.post(
+    response = server.post(
         server.url + "/update", data={"update": insert}, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
     )
     assert response.status_code == 200, response.text
@@ -129,27 +131,27 @@ def test_a_load_or_an_update_makes_the_answer_fresh(server: Server, store_path: 
     assert counted(updated) == 26
 
 
-def test_saved_queries_are_cached_the_same_way(server: Server, store_path: Path, tmp_path: Path) -> None:
-    catalogue = requests.get(server.url + "/api/queries", timeout=60).json()["queries"]
+def test_saved_queries_are_cached_the_same_way(server: Client, store_path: Path, tmp_path: Path) -> None:
+    catalogue = server.get(server.url + "/api/queries", timeout=60).json()["queries"]
     name = next(query["name"] for query in catalogue if not query["parameters"])
     url = f"{server.url}/api/queries/{name}"
-    first = requests.get(url, timeout=60)
+    first = server.get(url, timeout=60)
     assert first.status_code == 200, first.text
-    second = requests.get(url, timeout=60)
+    second = server.get(url, timeout=60)
     assert (first.headers["Samverkan-Cache"], second.headers["Samverkan-Cache"]) == ("miss", "hit")
     assert second.headers["ETag"] == first.headers["ETag"]
-    current = requests.get(url, headers={"If-None-Match": first.headers["ETag"]}, timeout=60)
+    current = server.get(url, headers={"If-None-Match": first.headers["ETag"]}, timeout=60)
     assert current.status_code == 304
     assert current.headers["Samverkan-Query-Version"] == first.headers["Samverkan-Query-Version"]
 
     load(store_path, tmp_path, 3)
-    fresh = requests.get(url, headers={"If-None-Match": first.headers["ETag"]}, timeout=60)
+    fresh = server.get(url, headers={"If-None-Match": first.headers["ETag"]}, timeout=60)
     assert fresh.status_code == 200
     assert fresh.headers["Samverkan-Cache"] == "miss"
     assert fresh.headers["ETag"] != first.headers["ETag"]
 
 
-def test_the_cache_keeps_to_its_size(server: Server) -> None:
+def test_the_cache_keeps_to_its_size(server: Client) -> None:
     """About 0.4 MiB answers in a 1 MiB cache: the oldest are dropped, the newest kept."""
     values = " ".join(str(i) for i in range(200))
     big = [f"# {n}\nSELECT * WHERE {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} }}" for n in range(5)]
@@ -161,7 +163,7 @@ def test_the_cache_keeps_to_its_size(server: Server) -> None:
     assert get(server, big[0], format="csv").headers["Samverkan-Cache"] == "miss"
 
 
-def test_answers_from_a_remote_store_are_not_validated_or_cached(remote_server: Server) -> None:
-    response = get(remote_server, count_query("remote"))
+def test_answers_from_a_remote_store_are_not_validated_or_cached(remote_client: Client) -> None:
+    response = get(remote_client, count_query("remote"))
     assert response.headers["Samverkan-Cache"] == "off"
     assert "ETag" not in response.headers

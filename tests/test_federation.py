@@ -16,7 +16,7 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 import requests
-from conftest import Server, free_port, start_samverkan
+from conftest import Client, free_port, in_process
 from test_link_wikidata import start_wikidata_sample
 
 from service.config import WIKIDATA_SPARQL
@@ -115,26 +115,28 @@ def second_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def federating_server(second_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_samverkan(tmp_path_factory.mktemp("federating"), "--no-examples", "--allow-service", second_endpoint)
-    yield server
-    server.stop()
+def federating_server(second_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    allowed = (WIKIDATA_SPARQL, second_endpoint)
+    with in_process(
+        tmp_path_factory.mktemp("federating"), load_examples=False, allowed_service_endpoints=allowed
+    ) as server:
+        yield server
 
 
-def ask(server: Server, query: str) -> requests.Response:
-    return requests.post(
+def ask(server: Client, query: str) -> requests.Response:
+    return server.post(
         server.url + "/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"}, timeout=60
     )
 
 
-def test_an_allowed_endpoint_joins_with_our_municipalities(federating_server: Server, second_endpoint: str) -> None:
+def test_an_allowed_endpoint_joins_with_our_municipalities(federating_server: Client, second_endpoint: str) -> None:
     response = ask(federating_server, POPULATION.replace("ENDPOINT", second_endpoint))
     assert response.status_code == 200, response.text
     rows = [(b["code"]["value"], b["population"]["value"]) for b in response.json()["results"]["bindings"]]
     assert rows == [("0484", "100001"), ("1980", "150001")]
 
 
-def test_an_endpoint_not_on_the_allow_list_is_refused(federating_server: Server, tmp_path: Path) -> None:
+def test_an_endpoint_not_on_the_allow_list_is_refused(federating_server: Client, tmp_path: Path) -> None:
     elsewhere = f"http://127.0.0.1:{free_port()}/query"
     response = ask(federating_server, POPULATION.replace("ENDPOINT", elsewhere))
     assert response.status_code == 400

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 import pytest
 import requests
-from conftest import Server, start_samverkan
+from conftest import Client, in_process, serve_settings
 
 TOKEN = "graph-store-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -23,13 +23,13 @@ NTRIPLES = '<http://example.org/mdh> <http://example.org/name> "Mälardalens uni
 
 
 @pytest.fixture(scope="module")
-def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     tmp = tmp_path_factory.mktemp("graph-store")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("SAMVERKAN_UPDATE_TOKEN", TOKEN)
-        server = start_samverkan(tmp, "--store", str(tmp / "store"), "--no-shipped-data", "--query-workers", "1")
-    yield server
-    server.stop()
+        settings = serve_settings("--store", str(tmp / "store"), "--no-shipped-data", "--query-workers", "1")
+    with in_process(tmp, **settings) as client:
+        yield client
 
 
 def triples(text: bytes | str, rdf_format: ox.RdfFormat) -> set[ox.Triple]:
@@ -37,21 +37,19 @@ def triples(text: bytes | str, rdf_format: ox.RdfFormat) -> set[ox.Triple]:
     return {quad.triple for quad in ox.parse(data, format=rdf_format)}
 
 
-def get(server: Server, accept: str, **params: str) -> requests.Response:
-    return requests.get(server.url + "/store", params=params, headers={"Accept": accept}, timeout=60)
+def get(server: Client, accept: str, **params: str) -> requests.Response:
+    return server.get(server.url + "/store", params=params, headers={"Accept": accept}, timeout=60)
 
 
 def send(
-    server: Server, method: str, body: str = "", content_type: str = "text/turtle", **params: str
+    server: Client, method: str, body: str = "", content_type: str = "text/turtle", **params: str
 ) -> requests.Response:
     headers = {**AUTH, "Content-Type": content_type}
-    return requests.request(
-        method, server.url + "/store", params=params, data=body.encode(), headers=headers, timeout=60
-    )
+    return server.request(method, server.url + "/store", params=params, data=body.encode(), headers=headers, timeout=60)
 
 
-def test_reads_are_open_and_writes_closed_on_a_service_without_a_token(embedded_server: Server) -> None:
-    response = get(embedded_server, "text/turtle", graph=ONTOLOGY_GRAPH)
+def test_reads_are_open_and_writes_closed_on_a_service_without_a_token(client: Client) -> None:
+    response = get(client, "text/turtle", graph=ONTOLOGY_GRAPH)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/turtle")
     assert ox.Triple(
@@ -60,13 +58,13 @@ def test_reads_are_open_and_writes_closed_on_a_service_without_a_token(embedded_
         ox.NamedNode("http://www.w3.org/2002/07/owl#Ontology"),
     ) in triples(response.content, ox.RdfFormat.TURTLE)
     for method in ("PUT", "POST", "DELETE"):
-        refused = send(embedded_server, method, TURTLE, graph=ONTOLOGY_GRAPH)
+        refused = send(client, method, TURTLE, graph=ONTOLOGY_GRAPH)
         assert refused.status_code == 403
         assert "Writes are closed on this service" in refused.text
-    assert get(embedded_server, "text/turtle", graph=ONTOLOGY_GRAPH).content == response.content
+    assert get(client, "text/turtle", graph=ONTOLOGY_GRAPH).content == response.content
 
 
-def test_a_named_graph_is_created_replaced_added_to_read_and_deleted(writable: Server) -> None:
+def test_a_named_graph_is_created_replaced_added_to_read_and_deleted(writable: Client) -> None:
     assert get(writable, "text/turtle", graph=GRAPH).status_code == 404
 
     response = send(writable, "PUT", TURTLE, graph=GRAPH)
@@ -84,7 +82,7 @@ def test_a_named_graph_is_created_replaced_added_to_read_and_deleted(writable: S
         assert response.headers["Content-Type"].startswith(accept)
         assert triples(response.content, rdf_format) == expected
 
-    head = requests.head(writable.url + "/store", params={"graph": GRAPH}, timeout=60)
+    head = writable.head(writable.url + "/store", params={"graph": GRAPH}, timeout=60)
     assert head.status_code == 200
     assert head.content == b""
 
@@ -102,15 +100,15 @@ def test_a_named_graph_is_created_replaced_added_to_read_and_deleted(writable: S
 
     # A write is seen by queries at once (the cache is keyed by the data version).
     ask = f'ASK {{ GRAPH <{GRAPH}> {{ ?s ?p "Mälardalens universitet"@sv }} }}'
-    assert requests.get(writable.url + "/sparql", params={"query": ask}, timeout=60).json()["boolean"] is True
+    assert writable.get(writable.url + "/sparql", params={"query": ask}, timeout=60).json()["boolean"] is True
 
     assert send(writable, "DELETE", graph=GRAPH).status_code == 200
     assert get(writable, "text/turtle", graph=GRAPH).status_code == 404
     assert send(writable, "DELETE", graph=GRAPH).status_code == 404
-    assert requests.get(writable.url + "/sparql", params={"query": ask}, timeout=60).json()["boolean"] is False
+    assert writable.get(writable.url + "/sparql", params={"query": ask}, timeout=60).json()["boolean"] is False
 
 
-def test_default_addresses_the_stores_own_default_graph(writable: Server) -> None:
+def test_default_addresses_the_stores_own_default_graph(writable: Client) -> None:
     assert send(writable, "PUT", NTRIPLES, "application/n-triples", default="").status_code == 200
     assert send(writable, "PUT", TURTLE, graph=GRAPH).status_code == 201
     default = triples(get(writable, "application/n-triples", default="").content, ox.RdfFormat.N_TRIPLES)
@@ -134,7 +132,7 @@ def test_default_addresses_the_stores_own_default_graph(writable: Server) -> Non
     ],
 )
 def test_a_bad_request_is_refused_with_a_message_and_changes_nothing(
-    writable: Server,
+    writable: Client,
     method: str,
     params: dict[str, str],
     body: str,
@@ -144,7 +142,7 @@ def test_a_bad_request_is_refused_with_a_message_and_changes_nothing(
     says: str,
 ) -> None:
     sent = {**AUTH, **({"Content-Type": content_type} if content_type else {}), **headers}
-    response = requests.request(
+    response = writable.request(
         method, writable.url + "/store", params=params, data=body.encode(), headers=sent, timeout=60
     )
     assert response.status_code == status, response.text
@@ -152,11 +150,11 @@ def test_a_bad_request_is_refused_with_a_message_and_changes_nothing(
     assert get(writable, "text/turtle", graph=GRAPH).status_code == 404
 
 
-def test_a_graph_is_offered_in_the_formats_asked_for(writable: Server) -> None:
+def test_a_graph_is_offered_in_the_formats_asked_for(writable: Client) -> None:
     assert send(writable, "PUT", TURTLE, graph=GRAPH).status_code == 201
     response = get(writable, "text/csv", graph=GRAPH)
     assert response.status_code == 406
     assert "text/turtle" in response.text
-    response = requests.get(writable.url + "/store", params={"graph": GRAPH, "format": "ntriples"}, timeout=60)
+    response = writable.get(writable.url + "/store", params={"graph": GRAPH, "format": "ntriples"}, timeout=60)
     assert response.headers["Content-Type"].startswith("application/n-triples")
     assert send(writable, "DELETE", graph=GRAPH).status_code == 200

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
-from conftest import ROOT, Server, samverkan, start_samverkan
+from conftest import ROOT, Client, in_process, samverkan, serve_settings
 from test_link_wikidata import start_wikidata_sample
 
 from service.config import WIKIDATA_SPARQL
@@ -25,7 +24,7 @@ WD = "http://www.wikidata.org/entity/"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     """Our service on an on-disk store, linked to a Wikidata stand-in that SERVICE may reach, with Kolada data.
 
     The curated queries are served from a copy in which the federated one calls the stand-in, not Wikidata."""
@@ -40,20 +39,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     store = str(tmp / "store")
     with pytest.MonkeyPatch.context() as env:  # the allow-list from the environment (test_federation: the option)
         env.setenv("SAMVERKAN_ALLOW_SERVICE", f"http://127.0.0.1:1/unused {sample}")
-        ours = start_samverkan(tmp, "--store", store, "--no-examples", "--queries-dir", str(queries))
-    for args in (
-        ("link", "wikidata", "--store", store, "--endpoint", sample),
-        ("import", "kolada", *map(str, KOLADA_FILES), "--store", store),
-    ):
-        done = subprocess.run(samverkan(*args), capture_output=True, text=True, timeout=120, cwd=ROOT)
-        assert done.returncode == 0, done.stderr
-    yield ours
-    ours.stop()
+        settings = serve_settings("--store", store, "--no-examples", "--queries-dir", str(queries))
+    with in_process(tmp, **settings) as ours:
+        for args in (
+            ("link", "wikidata", "--store", store, "--endpoint", sample),
+            ("import", "kolada", *map(str, KOLADA_FILES), "--store", store),
+        ):
+            done = subprocess.run(samverkan(*args), capture_output=True, text=True, timeout=120, cwd=ROOT)
+            assert done.returncode == 0, done.stderr
+        yield ours
     wikidata.stop()
 
 
-def rows(server: Server, name: str, **parameters: str) -> list[dict[str, str]]:
-    response = requests.get(
+def rows(server: Client, name: str, **parameters: str) -> list[dict[str, str]]:
+    response = server.get(
         f"{server.url}/api/queries/{name}",
         params=parameters,
         headers={"Accept": "application/sparql-results+json"},
@@ -64,7 +63,7 @@ def rows(server: Server, name: str, **parameters: str) -> list[dict[str, str]]:
     return [{key: value["value"] for key, value in row.items()} for row in bindings]
 
 
-def test_collaborations_next_to_a_kolada_key_figure(server: Server) -> None:
+def test_collaborations_next_to_a_kolada_key_figure(server: Client) -> None:
     found = {row["kommunkod"]: row for row in rows(server, "collaborations-and-kolada", kpi="N00945")}
     assert (found["0484"]["year"], found["0484"]["value"]) == ("2021", "46.25")  # the latest year with a total
     assert int(found["0484"]["collaborations"]) >= 1
@@ -74,19 +73,19 @@ def test_collaborations_next_to_a_kolada_key_figure(server: Server) -> None:
     assert found["0180"]["kpiTitle"] == "Testnyckeltal, andel (%)"
 
 
-def test_municipalities_with_their_wikidata_entity_and_population(server: Server) -> None:
+def test_municipalities_with_their_wikidata_entity_and_population(server: Client) -> None:
     found = [(row["kommunkod"], row["wikidata"], row["population"]) for row in rows(server, QUERIES[1])]
     assert found == [("0484", WD + "Q503144", "100001"), ("1980", WD + "Q90000001", "150001")]
 
 
-def test_actors_with_organisation_numbers(server: Server) -> None:
+def test_actors_with_organisation_numbers(server: Client) -> None:
     found = {row["organisationsnummer"]: row for row in rows(server, "actors-with-organisation-numbers")}
     assert found["202100-2916"]["wikidata"] == WD + "Q1546159"
     assert found["212000-0357"]["wikidata"] == WD + "Q503144"
     assert found["212000-0357"]["actor"] == "https://w3id.org/samverkan/id/kommun/0484"
 
 
-def test_the_studies_municipalities_by_county(server: Server) -> None:
+def test_the_studies_municipalities_by_county(server: Client) -> None:
     found = rows(server, "study-municipalities-by-county", study="samverkan-som-strategi")
     by_county = {row["lanskod"]: row for row in found}
     assert by_county["04"]["kommunkoder"] == "0484"
@@ -94,8 +93,8 @@ def test_the_studies_municipalities_by_county(server: Server) -> None:
     assert by_county["19"]["lanWikidata"] == WD + "Q90000010"
 
 
-def test_every_linking_query_is_in_the_catalogue(server: Server) -> None:
-    listed = requests.get(f"{server.url}/api/queries", timeout=30).json()
+def test_every_linking_query_is_in_the_catalogue(server: Client) -> None:
+    listed = server.get(f"{server.url}/api/queries", timeout=30).json()
     names = {entry["name"] for entry in (listed["queries"] if isinstance(listed, dict) else listed)}
     assert set(QUERIES) <= names
 

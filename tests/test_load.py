@@ -23,6 +23,7 @@ def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
     server.stop()
 
 
+@pytest.mark.slow  # a minute long: .ci/run runs it, scripts/test (the everyday run) leaves it out
 def test_sixteen_clients_for_a_minute_get_no_errors(production_server: Server, tmp_path: Path) -> None:
     script = [sys.executable, str(ROOT / "bench" / "load_test.py"), "--url", production_server.url]
     done = subprocess.run(

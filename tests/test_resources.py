@@ -1,4 +1,4 @@
-"""Linked-data pages on a live server: /id/… and /ontology dereference to HTML, RDF by content negotiation and a
+"""Linked-data pages of the service: /id/… and /ontology dereference to HTML, RDF by content negotiation and a
 JSON twin; 404 and 406 in plain words; the ontology documentation covers every term of the ontology file."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import rdflib
 import requests
-from conftest import Server
+from conftest import Client
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
 
@@ -32,8 +32,8 @@ def parse(response: requests.Response, rdflib_format: str) -> rdflib.Graph:
 
 
 @pytest.mark.parametrize("accept", RDF_FORMATS)
-def test_a_municipality_in_rdf_by_content_negotiation(embedded_server: Server, accept: str) -> None:
-    response = requests.get(embedded_server.url + "/id/kommun/1980", headers={"Accept": accept})
+def test_a_municipality_in_rdf_by_content_negotiation(client: Client, accept: str) -> None:
+    response = client.get(client.url + "/id/kommun/1980", headers={"Accept": accept})
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith(accept)
     assert "Accept" in response.headers["Vary"]
@@ -42,23 +42,19 @@ def test_a_municipality_in_rdf_by_content_negotiation(embedded_server: Server, a
     assert (VASTERAS, SAMV.kommunkod, rdflib.Literal("1980")) in graph
 
 
-def test_an_rdf_client_dereferences_an_iri_of_ours(embedded_server: Server) -> None:
-    graph = rdflib.Graph().parse(embedded_server.url + "/id/lan/19")  # rdflib sends its own Accept header
+def test_an_rdf_client_dereferences_an_iri_of_ours(client: Client) -> None:
+    graph = rdflib.Graph().parse(client.url + "/id/lan/19")  # rdflib sends its own Accept header
     assert (VASTMANLAND, SAMV.lanskod, rdflib.Literal("19")) in graph
 
 
-def test_format_parameter_wins_over_accept(embedded_server: Server) -> None:
-    response = requests.get(
-        embedded_server.url + "/id/kommun/1980", params={"format": "turtle"}, headers={"Accept": "text/html"}
-    )
+def test_format_parameter_wins_over_accept(client: Client) -> None:
+    response = client.get(client.url + "/id/kommun/1980", params={"format": "turtle"}, headers={"Accept": "text/html"})
     assert response.headers["Content-Type"].startswith("text/turtle")
     assert (VASTERAS, SAMV.county, VASTMANLAND) in parse(response, "turtle")
 
 
-def test_a_browser_gets_the_page_with_labels_types_county_provenance_and_studies(embedded_server: Server) -> None:
-    page = requests.get(
-        embedded_server.url + "/id/kommun/1980", headers={"Accept": "text/html,*/*;q=0.8"}, params={"lang": "sv"}
-    )
+def test_a_browser_gets_the_page_with_labels_types_county_provenance_and_studies(client: Client) -> None:
+    page = client.get(client.url + "/id/kommun/1980", headers={"Accept": "text/html,*/*;q=0.8"}, params={"lang": "sv"})
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
     html = page.text
@@ -68,8 +64,8 @@ def test_a_browser_gets_the_page_with_labels_types_county_provenance_and_studies
     assert 'href="/id/study/fiktiv-fokusgrupper-2011"' in html  # a study that mentions Västerås
 
 
-def test_the_json_twin_holds_what_the_page_shows(embedded_server: Server) -> None:
-    twin = requests.get(embedded_server.url + "/id/kommun/1980", params={"format": "json", "lang": "en"}).json()
+def test_the_json_twin_holds_what_the_page_shows(client: Client) -> None:
+    twin = client.get(client.url + "/id/kommun/1980", params={"format": "json", "lang": "en"}).json()
     assert twin["iri"] == str(VASTERAS)
     assert twin["labels"]["sv"] == "Västerås"
     county = next(s for s in twin["statements"] if s["property"]["iri"] == str(SAMV.county))
@@ -81,12 +77,12 @@ def test_the_json_twin_holds_what_the_page_shows(embedded_server: Server) -> Non
     assert ID + "study/fiktiv-krisberedskap-2021" in studies
     participants = next(link for link in twin["incoming"] if link["property"]["iri"] == str(SAMV.participant))
     assert participants["subjects"], "the collaborations Västerås takes part in link to it"
-    same = requests.get(embedded_server.url + "/id/kommun/1980", headers={"Accept": "application/json"}).json()
+    same = client.get(client.url + "/id/kommun/1980", headers={"Accept": "application/json"}).json()
     assert same["iri"] == twin["iri"]
 
 
-def test_statements_only_the_reasoner_made_are_kept_apart(embedded_server: Server) -> None:
-    twin = requests.get(embedded_server.url + "/id/kommun/1980", params={"format": "json"}).json()
+def test_statements_only_the_reasoner_made_are_kept_apart(client: Client) -> None:
+    twin = client.get(client.url + "/id/kommun/1980", params={"format": "json"}).json()
     inferred = [v for s in twin["inferred"] for v in s["values"]]
     assert inferred, "the reasoner infers facts about a municipality that takes part in collaborations"
     assert all(all(g.endswith("/inferred") for g in v["graphs"]) for v in inferred)
@@ -94,23 +90,23 @@ def test_statements_only_the_reasoner_made_are_kept_apart(embedded_server: Serve
     assert all(any(not g.endswith("/inferred") for g in v["graphs"]) for v in asserted)
 
 
-def test_an_unknown_iri_is_404_in_every_form(embedded_server: Server) -> None:
-    url = embedded_server.url + "/id/kommun/9999"
-    page = requests.get(url, headers={"Accept": "text/html"})
+def test_an_unknown_iri_is_404_in_every_form(client: Client) -> None:
+    url = client.url + "/id/kommun/9999"
+    page = client.get(url, headers={"Accept": "text/html"})
     assert page.status_code == 404
     assert "https://w3id.org/samverkan/id/kommun/9999" in page.text
-    twin = requests.get(url, params={"format": "json"})
+    twin = client.get(url, params={"format": "json"})
     assert twin.status_code == 404 and twin.json()["iri"] == ID + "kommun/9999"
-    assert requests.get(url, headers={"Accept": "text/turtle"}).status_code == 404
-    odd = requests.get(embedded_server.url + "/id/a%3Eb%20c", headers={"Accept": "text/turtle"})
+    assert client.get(url, headers={"Accept": "text/turtle"}).status_code == 404
+    odd = client.get(client.url + "/id/a%3Eb%20c", headers={"Accept": "text/turtle"})
     assert odd.status_code == 404  # not an IRI of ours: never pasted into a query
 
 
-def test_a_format_it_cannot_give_is_406_with_the_formats_it_can(embedded_server: Server) -> None:
-    response = requests.get(embedded_server.url + "/id/kommun/1980", headers={"Accept": "image/png"})
+def test_a_format_it_cannot_give_is_406_with_the_formats_it_can(client: Client) -> None:
+    response = client.get(client.url + "/id/kommun/1980", headers={"Accept": "image/png"})
     assert response.status_code == 406
     assert "text/turtle" in response.text and "text/html" in response.text
-    unknown = requests.get(embedded_server.url + "/ontology", params={"format": "yaml"})
+    unknown = client.get(client.url + "/ontology", params={"format": "yaml"})
     assert unknown.status_code == 406
     assert "turtle" in unknown.text
 
@@ -122,9 +118,9 @@ def ontology_file() -> rdflib.Graph:
 
 @pytest.mark.parametrize("accept", ["text/turtle", "application/rdf+xml", "application/ld+json"])
 def test_the_ontology_iri_gives_the_ontology_file_in_rdf(
-    embedded_server: Server, ontology_file: rdflib.Graph, accept: str
+    client: Client, ontology_file: rdflib.Graph, accept: str
 ) -> None:
-    response = requests.get(embedded_server.url + "/ontology", headers={"Accept": accept})
+    response = client.get(client.url + "/ontology", headers={"Accept": accept})
     assert response.status_code == 200
     served = parse(response, RDF_FORMATS[accept])
     assert len(served) == len(ontology_file)
@@ -139,9 +135,9 @@ def test_the_ontology_iri_gives_the_ontology_file_in_rdf(
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
 def test_the_ontology_page_documents_every_class_property_and_concept_scheme(
-    embedded_server: Server, ontology_file: rdflib.Graph, lang: str
+    client: Client, ontology_file: rdflib.Graph, lang: str
 ) -> None:
-    page = requests.get(embedded_server.url + "/ontology", params={"lang": lang}, headers={"Accept": "text/html"})
+    page = client.get(client.url + "/ontology", params={"lang": lang}, headers={"Accept": "text/html"})
     assert page.status_code == 200
     html = page.text
     terms = {
@@ -164,8 +160,8 @@ def test_the_ontology_page_documents_every_class_property_and_concept_scheme(
     assert "<svg" in html and "Samverkan" in html
 
 
-def test_the_diagram_is_drawn_from_the_ontology(embedded_server: Server, ontology_file: rdflib.Graph) -> None:
-    response = requests.get(embedded_server.url + "/ontology/diagram.svg", params={"lang": "en"})
+def test_the_diagram_is_drawn_from_the_ontology(client: Client, ontology_file: rdflib.Graph) -> None:
+    response = client.get(client.url + "/ontology/diagram.svg", params={"lang": "en"})
     assert response.headers["Content-Type"].startswith("image/svg+xml")
     svg = ET.fromstring(response.content)
     links = {a.get("href") for a in svg.iter("{http://www.w3.org/2000/svg}a")}
@@ -183,20 +179,18 @@ def test_the_diagram_is_drawn_from_the_ontology(embedded_server: Server, ontolog
         assert prop in texts
 
 
-def test_concepts_and_schemes_dereference(embedded_server: Server) -> None:
-    scheme = requests.get(embedded_server.url + "/id/scheme/samverkansform", params={"format": "json"}).json()
+def test_concepts_and_schemes_dereference(client: Client) -> None:
+    scheme = client.get(client.url + "/id/scheme/samverkansform", params={"format": "json"}).json()
     members = next(link for link in scheme["incoming"] if link["property"]["iri"].endswith("#inScheme"))
     assert any(s["iri"].endswith("/kommunalforbund") for s in members["subjects"])
-    concept = requests.get(
-        embedded_server.url + "/id/concept/samverkansform/kommunalforbund", headers={"Accept": "text/turtle"}
-    )
+    concept = client.get(client.url + "/id/concept/samverkansform/kommunalforbund", headers={"Accept": "text/turtle"})
     graph = parse(concept, "turtle")
     assert (rdflib.URIRef(ID + "concept/samverkansform/kommunalforbund"), SKOS.prefLabel, None) in graph
 
 
-def test_pages_load_nothing_from_another_host(embedded_server: Server) -> None:
+def test_pages_load_nothing_from_another_host(client: Client) -> None:
     for path in ("/id/kommun/1980", "/ontology"):
-        response = requests.get(embedded_server.url + path, headers={"Accept": "text/html"})
+        response = client.get(client.url + path, headers={"Accept": "text/html"})
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
         for url in re.findall(r'<(?:script|img|iframe)[^>]*\ssrc="([^"]*)"', response.text):
             assert url.startswith("/") and not url.startswith("//"), url
@@ -205,11 +199,11 @@ def test_pages_load_nothing_from_another_host(embedded_server: Server) -> None:
             assert href and (href.group(1).startswith(("/", "data:"))), tag
 
 
-def test_pages_work_the_same_on_a_remote_sparql_server(remote_server: Server) -> None:
-    twin = requests.get(remote_server.url + "/id/kommun/1980", params={"format": "json", "lang": "sv"}).json()
+def test_pages_work_the_same_on_a_remote_sparql_server(remote_client: Client) -> None:
+    twin = remote_client.get(remote_client.url + "/id/kommun/1980", params={"format": "json", "lang": "sv"}).json()
     county = next(s for s in twin["statements"] if s["property"]["iri"] == str(SAMV.county))
     assert county["values"][0]["label"] == "Västmanlands län"
-    graph = parse(requests.get(remote_server.url + "/id/kommun/1980", headers={"Accept": "text/turtle"}), "turtle")
+    graph = parse(remote_client.get(remote_client.url + "/id/kommun/1980", headers={"Accept": "text/turtle"}), "turtle")
     assert (VASTERAS, SAMV.county, VASTMANLAND) in graph
-    page = requests.get(remote_server.url + "/ontology", params={"lang": "en"}, headers={"Accept": "text/html"})
+    page = remote_client.get(remote_client.url + "/ontology", params={"lang": "en"}, headers={"Accept": "text/html"})
     assert 'id="Municipality"' in page.text and "<svg" in page.text

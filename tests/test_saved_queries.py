@@ -1,15 +1,14 @@
 """The saved-query file format: the `#+` header, its checks with file and line, and where parameters are bound.
 
-Reading a file and placing VALUES are pure text work, tested directly; the catalogue as served is tested on the
-live server (every curated file is served, with no problems).
+Reading a file and placing VALUES are pure text work, tested directly; the catalogue as served is tested through
+the service (every curated file is served, with no problems).
 """
 
 from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
-import requests
-from conftest import ROOT, Server
+from conftest import ROOT, Client
 
 from service.parameters import NoWhereGroup, bind, where_group_start
 from service.saved_queries import QueryFileError, SavedQuery, header_text, read_query
@@ -191,8 +190,8 @@ def test_a_bound_string_is_a_literal_whatever_it_holds() -> None:
 # --- The catalogue as served -------------------------------------------------------------------------------
 
 
-def test_every_curated_query_is_served_without_problems(embedded_server: Server) -> None:
-    catalogue = requests.get(embedded_server.url + "/api/queries", timeout=30).json()
+def test_every_curated_query_is_served_without_problems(client: Client) -> None:
+    catalogue = client.get(client.url + "/api/queries", timeout=30).json()
     assert catalogue["problems"] == []
     files = sorted(p.stem for p in (ROOT / "queries").glob("*.rq"))
     assert sorted(q["name"] for q in catalogue["queries"]) == files
@@ -205,13 +204,13 @@ def test_every_curated_query_is_served_without_problems(embedded_server: Server)
         assert query["view"]["type"] in ("table", "bar", "grouped-bar", "network", "map")
 
 
-def test_the_catalogue_describes_parameters(embedded_server: Server) -> None:
-    catalogue = requests.get(embedded_server.url + "/api/queries", timeout=30).json()
+def test_the_catalogue_describes_parameters(client: Client) -> None:
+    catalogue = client.get(client.url + "/api/queries", timeout=30).json()
     query = next(q for q in catalogue["queries"] if q["name"] == "find-collaborations")
     form = next(p for p in query["parameters"] if p["name"] == "form")
     assert form["type"] == "concept" and form["scheme"] == "samverkansform" and form["multiple"] is True
     assert form["values_url"] == "/api/queries/find-collaborations/parameters/form/values"
-    values = requests.get(embedded_server.url + form["values_url"], timeout=30).json()["values"]
+    values = client.get(client.url + form["values_url"], timeout=30).json()["values"]
     iop = next(v for v in values if v["value"].endswith("/ideburet-offentligt-partnerskap"))
     assert iop["label"] == "idéburet offentligt partnerskap"
     frm = next(p for p in query["parameters"] if p["name"] == "from")
@@ -221,20 +220,20 @@ def test_the_catalogue_describes_parameters(embedded_server: Server) -> None:
     assert dimension["values"] == ["form", "goal", "tool", "topic", "sector"] and dimension["default"] == ["form"]
 
 
-def test_the_values_of_a_municipality_parameter_list_all_290(embedded_server: Server) -> None:
-    url = embedded_server.url + "/api/queries/municipality-profile/parameters/kommun/values"
-    values = requests.get(url, timeout=30).json()["values"]
+def test_the_values_of_a_municipality_parameter_list_all_290(client: Client) -> None:
+    url = client.url + "/api/queries/municipality-profile/parameters/kommun/values"
+    values = client.get(url, timeout=30).json()["values"]
     assert len(values) == 290
     assert {"value": "https://w3id.org/samverkan/id/kommun/1980", "label": "Västerås"} in values
-    missing = requests.get(embedded_server.url + "/api/queries/find-collaborations/parameters/from/values", timeout=30)
+    missing = client.get(client.url + "/api/queries/find-collaborations/parameters/from/values", timeout=30)
     assert missing.status_code == 404 and "takes any year value" in missing.json()["message"]
 
 
-def test_one_definition_and_unknown_names(embedded_server: Server) -> None:
-    response = requests.get(embedded_server.url + "/api/queries/samhallskontraktet/definition", timeout=30)
+def test_one_definition_and_unknown_names(client: Client) -> None:
+    response = client.get(client.url + "/api/queries/samhallskontraktet/definition", timeout=30)
     assert response.status_code == 200 and response.json()["name"] == "samhallskontraktet"
     assert response.headers["Samverkan-Query-Version"] == "1"
-    response = requests.get(embedded_server.url + "/api/queries/no-such-query", timeout=30)
+    response = client.get(client.url + "/api/queries/no-such-query", timeout=30)
     assert response.status_code == 404
     assert response.json()["message"] == "There is no saved query 'no-such-query'; GET /api/queries lists them."
 

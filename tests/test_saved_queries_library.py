@@ -1,10 +1,15 @@
-"""Every curated saved query, run on the live server with the shipped data, checked against answers worked out
-here from the source files: the coding sheets of data/examples/ (CSV and XLSX), data/reference/*.csv, and the
-seed study and vocabularies read with rdflib graph traversal. Nothing here runs the query under test.
+"""Every curated saved query, run by the service with the shipped data, checked against answers worked out
+here from the source files: the coding sheets of data/examples/ (CSV and XLSX), the REFI-QDA project and SSSOM
+crosswalk of the example coded in qualitative-analysis software (the project's XML and the TSV read with the
+standard library), data/reference/*.csv, and the seed study and vocabularies read with rdflib graph traversal.
+Nothing here runs the query under test.
 
 The oracle below reads a study the way docs/study-format.md describes: a row's municipality and partners take
 part in its collaboration (one per name and study, or one per row without a name), codes resolve by label,
-partners are the same actor by organisationsnummer or by name.
+partners are the same actor by organisationsnummer or by name. A coded selection of a project is such a row: our
+codes are recognised by GUID (UUID 5 of their IRIs), partners are the codes under an actor type, and a code of the
+study's own counts under our concept when the crosswalk maps it with skos:exactMatch, closeMatch or broadMatch
+(never with narrowMatch or relatedMatch).
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,9 +30,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-import requests
 import yaml
-from conftest import Server
+from conftest import Client
 from rdflib import RDF, RDFS, SKOS, Graph, Literal, Namespace, URIRef
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +41,7 @@ SAMV = Namespace(BASE + "ontology#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
 SEED = ROOT / "data" / "studies" / "samverkan-som-strategi" / "study.ttl"
 STUDY_A, STUDY_B, STUDY_C = "fiktiv-fokusgrupper-2011", "fiktiv-fallstudie-kommun-hogskola", "fiktiv-krisberedskap-2021"
+STUDY_D = "fiktiv-intervjuer-omsorg-2023"  # a REFI-QDA project with its own codebook and a crosswalk
 THEME, SUB_STUDY = "samverkan-som-strategi", "samverkan-som-strategi-delprojekt-2"
 ACTOR_TYPES = (
     "Municipality",
@@ -216,6 +224,89 @@ def sheet_rows(folder: Path) -> list[dict[str, str]]:
     return rows
 
 
+QDA = "{urn:QDA-XML:project:1.0}"
+COUNTED = ("skos:exactMatch", "skos:closeMatch", "skos:broadMatch")
+
+
+def our_guid(iri: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, iri)).upper()
+
+
+def crosswalk(folder: Path) -> dict[str, list[str]]:
+    """Own code (GUID, or name) -> the IRIs of ours it counts under, from the folder's SSSOM tables."""
+    counted: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(folder.glob("*.sssom.tsv")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        header = yaml.safe_load("\n".join(line[1:] for line in lines if line.startswith("#")))
+        prefixes = header["curie_map"]
+        for row in csv.DictReader([line for line in lines if not line.startswith("#")], delimiter="\t"):
+            if row["predicate_id"] in COUNTED:
+                prefix, local = row["object_id"].split(":", 1)
+                subject = row["subject_id"].removeprefix("urn:uuid:").upper() or row["subject_label"]
+                counted[subject].append(prefixes[prefix] + local)
+    return counted
+
+
+def project_rows(folder: Path, ref: Reference) -> list[dict[str, str]]:
+    """Each coded selection of the folder's REFI-QDA projects as the coding-sheet row it stands for."""
+    ours: dict[str, tuple[str, str]] = {
+        our_guid(f"{ID}kommun/{code}"): ("municipality", code) for code in ref.municipalities
+    }
+    for column, scheme in SCHEME_OF.items():
+        ours |= {our_guid(c): (column, ref.label(c)) for c in ref.concepts(scheme)}
+    types = {our_guid(str(SAMV[name])): ref.label(str(SAMV[name]), RDFS.label) for name in ACTOR_TYPES}
+    collaborations = our_guid(str(SAMV.Collaboration))
+    counted = crosswalk(folder)
+    rows = []
+    for path in sorted(folder.glob("*.qdpx")):
+        with zipfile.ZipFile(path) as archive:
+            root = ET.fromstring(archive.read("project.qde"))
+            texts = {n: archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("Sources/")}
+        users = {u.get("guid"): u.get("name") for u in root.iter(QDA + "User")}
+        codes: dict[str, tuple[str, str, str]] = {}  # GUID -> (name, description, parent GUID)
+        for parent in root.iter(QDA + "Code"):
+            for child in parent.findall(QDA + "Code"):
+                codes[child.get("guid", "")] = (
+                    child.get("name", ""),
+                    child.findtext(QDA + "Description") or "",
+                    parent.get("guid", ""),
+                )
+        for code in root.iter(QDA + "Code"):
+            codes.setdefault(code.get("guid", ""), (code.get("name", ""), "", ""))
+        for source in root.iter(QDA + "TextSource"):
+            text = texts["Sources/" + source.get("plainTextPath", "").removeprefix("internal://")]
+            for selection in source.findall(QDA + "PlainTextSelection"):
+                row = {k: "" for k in ("municipality", "collaboration", "lead_actor", "period", *SCHEME_OF)}
+                partners: list[tuple[str, str, str]] = []
+                for ref_element in selection.iter(QDA + "CodeRef"):
+                    target = ref_element.get("targetGUID", "")
+                    name, description, parent = codes[target]
+                    if target in ours:
+                        column, value = ours[target]
+                        row[column] = "|".join(filter(None, [row[column], value]))
+                    elif parent in types:
+                        orgnr = re.search(r"\d{6}-\d{4}", description)
+                        partners.append((name, types[parent], orgnr[0] if orgnr else ""))
+                    elif parent == collaborations:
+                        row["collaboration"] = name
+                    for iri in counted.get(target, []) + counted.get(name, []):
+                        scheme = iri.removeprefix(ID + "concept/").split("/")[0]
+                        column = next(c for c, s in SCHEME_OF.items() if s == scheme)
+                        row[column] = "|".join(filter(None, [row[column], ref.label(iri)]))
+                start, end = int(selection.get("startPosition", "")), int(selection.get("endPosition", ""))
+                row |= {
+                    "observation": selection.get("guid", ""),
+                    "source": source.get("name", ""),
+                    "partner": "|".join(p[0] for p in partners),
+                    "partner_type": "|".join(p[1] for p in partners),
+                    "partner_orgnr": "|".join(p[2] for p in partners) if any(p[2] for p in partners) else "",
+                    "quote": text[start:end],
+                    "coder": users[selection.get("creatingUser")],
+                }
+                rows.append(row)
+    return rows
+
+
 def read_example(data: Data, folder: Path) -> None:
     ref = data.reference
     meta = yaml.safe_load((folder / "study.yaml").read_text(encoding="utf-8"))
@@ -224,7 +315,7 @@ def read_example(data: Data, folder: Path) -> None:
     for group in meta.get("focus_groups") or []:
         codes = {ref.municipality(name) for name in group.get("municipalities", [])}
         data.focus_groups[f"{ID}focusgroup/{study}/{slug(str(group['id']))}"] = (study, codes)
-    rows = sheet_rows(folder)
+    rows = sheet_rows(folder) + project_rows(folder, ref)
 
     # Partners of one study are one actor when they share an organisationsnummer or a normalised name.
     parent: dict[str, str] = {}
@@ -346,8 +437,8 @@ def seed() -> Graph:
     return graph
 
 
-def run(server: Server, name: str, **params: Any) -> list[dict[str, str]]:
-    response = requests.get(f"{server.url}/api/queries/{name}", params=params, timeout=60)
+def run(server: Client, name: str, **params: Any) -> list[dict[str, str]]:
+    response = server.get(f"{server.url}/api/queries/{name}", params=params, timeout=60)
     assert response.status_code == 200, response.text
     assert response.headers["Samverkan-Query-Version"] == "1"
     return [{k: v["value"] for k, v in b.items()} for b in response.json()["results"]["bindings"]]
@@ -366,11 +457,12 @@ def local(iri: str) -> str:
 
 def test_the_oracle_reads_the_example_studies_as_their_readme_counts_them(data: Data) -> None:
     by_study = Counter(o.study for o in data.observations)
-    assert by_study == {STUDY_A: 44, STUDY_B: 30, STUDY_C: 34}
+    assert by_study == {STUDY_A: 44, STUDY_B: 30, STUDY_C: 34, STUDY_D: 11}
     assert Counter(s for c in data.collaborations.values() for s in c.studies if s.startswith("fiktiv")) == {
         STUDY_A: 24,
         STUDY_B: 15,
         STUDY_C: 26,
+        STUDY_D: 6,
     }
 
 
@@ -390,24 +482,22 @@ def partner_types(data: Data, studies: list[str] | None = None) -> dict[tuple[st
     return {key: (len(partners[key]), len(collaborations[key])) for key in partners}
 
 
-def test_partner_types_by_municipality(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "partner-types-by-municipality")
+def test_partner_types_by_municipality(client: Client, data: Data) -> None:
+    rows = run(client, "partner-types-by-municipality")
     got = {(r["kommunkod"], local(r["partnerType"])): (int(r["partners"]), int(r["collaborations"])) for r in rows}
     assert got == partner_types(data)
     assert {r["partnerTypeLabel"] for r in rows} >= {"kommun", "region", "ideell organisation", "gemensam nämnd"}
 
 
-def test_partner_types_of_chosen_municipalities_in_chosen_studies(embedded_server: Server, data: Data) -> None:
-    rows = run(
-        embedded_server, "partner-types-by-municipality", kommun=["Västerås stad", "1983"], study=[STUDY_A, STUDY_C]
-    )
+def test_partner_types_of_chosen_municipalities_in_chosen_studies(client: Client, data: Data) -> None:
+    rows = run(client, "partner-types-by-municipality", kommun=["Västerås stad", "1983"], study=[STUDY_A, STUDY_C])
     got = {(r["kommunkod"], local(r["partnerType"])): (int(r["partners"]), int(r["collaborations"])) for r in rows}
     expected = {k: v for k, v in partner_types(data, [STUDY_A, STUDY_C]).items() if k[0] in ("1980", "1983")}
     assert got == expected and got
 
 
 @pytest.mark.parametrize(("query", "column"), [("topics-by-partner-type", "topic"), ("goals-by-partner-type", "goals")])
-def test_codes_by_partner_type(embedded_server: Server, data: Data, query: str, column: str) -> None:
+def test_codes_by_partner_type(client: Client, data: Data, query: str, column: str) -> None:
     expected: dict[tuple[str, str], set[str]] = defaultdict(set)
     for c in data.in_studies():
         kinds = {kind for p in data.partners(c) for kind in data.most_specific(p)}
@@ -415,12 +505,12 @@ def test_codes_by_partner_type(embedded_server: Server, data: Data, query: str, 
             for kind in kinds:
                 expected[concept, kind].add(c.iri)
     variable = "topic" if column == "topic" else "goal"
-    rows = run(embedded_server, query)
+    rows = run(client, query)
     got = {(r[variable], local(r["partnerType"])): int(r["collaborations"]) for r in rows}
     assert got == {key: len(value) for key, value in expected.items()}
 
     region = str(SAMV.Region)
-    rows = run(embedded_server, query, partnerType=region, study=STUDY_B)
+    rows = run(client, query, partnerType=region, study=STUDY_B)
     expected_b: Counter[str] = Counter()
     for c in data.in_studies([STUDY_B]):
         if any("Region" in data.most_specific(p) for p in data.partners(c)):
@@ -432,18 +522,18 @@ def test_codes_by_partner_type(embedded_server: Server, data: Data, query: str, 
 # --- Research question 2 -------------------------------------------------------------------------------------
 
 
-def test_governance_tools_by_form(embedded_server: Server, data: Data) -> None:
+def test_governance_tools_by_form(client: Client, data: Data) -> None:
     for params, studies in (({}, None), ({"study": STUDY_A}, [STUDY_A])):
         expected: Counter[tuple[str, str]] = Counter()
         for c in data.in_studies(studies):
             expected.update((f, t) for f in c.codes["form"] for t in c.codes["governance_tools"])
-        rows = run(embedded_server, "governance-tools-by-form", **params)
+        rows = run(client, "governance-tools-by-form", **params)
         assert {(r["form"], r["tool"]): int(r["collaborations"]) for r in rows} == expected
-    rows = run(embedded_server, "governance-tools-by-form", form=["kommunalförbund", "IOP"])
+    rows = run(client, "governance-tools-by-form", form=["kommunalförbund", "IOP"])
     assert {r["formLabel"] for r in rows} == {"kommunalförbund", "idéburet offentligt partnerskap"}
 
 
-def test_lead_actors_by_form(embedded_server: Server, data: Data) -> None:
+def test_lead_actors_by_form(client: Client, data: Data) -> None:
     expected: dict[tuple[str, str], set[str]] = defaultdict(set)
     names: dict[tuple[str, str], set[str]] = defaultdict(set)
     for c in data.in_studies():
@@ -452,7 +542,7 @@ def test_lead_actors_by_form(embedded_server: Server, data: Data) -> None:
             for kind, lead in kinds:
                 expected[form, kind].add(c.iri)
                 names[form, kind].add(lead)
-    rows = run(embedded_server, "lead-actors-by-form")
+    rows = run(client, "lead-actors-by-form")
     got = {(r["form"], local(r["leadType"])): int(r["collaborations"]) for r in rows}
     assert got == {key: len(value) for key, value in expected.items()}
     assert any(r["leadTypeLabel"] == "ingen angiven" for r in rows)
@@ -475,14 +565,14 @@ def test_lead_actors_by_form(embedded_server: Server, data: Data) -> None:
         ("topics-by-study", "topic", "topic"),
     ],
 )
-def test_codes_by_study(embedded_server: Server, data: Data, query: str, column: str, variable: str) -> None:
+def test_codes_by_study(client: Client, data: Data, query: str, column: str, variable: str) -> None:
     expected = {}
     for study in data.study_ids:
         collaborations = data.in_studies([study])
         counts = Counter(code for c in collaborations for code in c.codes[column])
         for code, n in counts.items():
             expected[study, code] = (n, len(collaborations), percent(n, len(collaborations)))
-    rows = run(embedded_server, query)
+    rows = run(client, query)
     got = {
         (r["study"].removeprefix(ID + "study/"), r[variable]): (
             int(r["collaborations"]),
@@ -492,19 +582,19 @@ def test_codes_by_study(embedded_server: Server, data: Data, query: str, column:
         for r in rows
     }
     assert got == expected
-    two = run(embedded_server, query, study=[STUDY_A, STUDY_C])
+    two = run(client, query, study=[STUDY_A, STUDY_C])
     assert {r["study"].removeprefix(ID + "study/") for r in two} == {STUDY_A, STUDY_C}
     assert len(two) == sum(1 for study, _ in expected if study in (STUDY_A, STUDY_C))
 
 
-def test_partner_sectors_by_study(embedded_server: Server, data: Data) -> None:
+def test_partner_sectors_by_study(client: Client, data: Data) -> None:
     expected = {}
     for study in data.study_ids:
         partners = {p for c in data.in_studies([study]) for p in data.partners(c)}
         counts = Counter(data.sector(p) or "sektor ej angiven" for p in partners)
         for sector, n in counts.items():
             expected[study, sector] = (n, len(partners), percent(n, len(partners)))
-    rows = run(embedded_server, "partner-sectors-by-study")
+    rows = run(client, "partner-sectors-by-study")
     got = {
         (r["study"].removeprefix(ID + "study/"), r["sector"]): (
             int(r["partners"]),
@@ -522,10 +612,10 @@ def test_partner_sectors_by_study(embedded_server: Server, data: Data) -> None:
     }
 
 
-@pytest.mark.parametrize("dimension", ["goal", "sector", "tool"])
-def test_compare_studies_gives_shares_and_differences(embedded_server: Server, data: Data, dimension: str) -> None:
-    studies = [STUDY_A, STUDY_C]
-    column = {"goal": "goals", "tool": "governance_tools"}.get(dimension)
+@pytest.mark.parametrize("dimension", ["goal", "sector", "tool", "form"])
+def test_compare_studies_gives_shares_and_differences(client: Client, data: Data, dimension: str) -> None:
+    studies = [STUDY_A, STUDY_C, STUDY_D]
+    column = {"goal": "goals", "tool": "governance_tools", "form": "form"}.get(dimension)
     shares: dict[str, dict[str, float]] = defaultdict(dict)
     for study in studies:
         collaborations = data.in_studies([study])
@@ -535,11 +625,11 @@ def test_compare_studies_gives_shares_and_differences(embedded_server: Server, d
             counts = Counter(s for c in collaborations for s in {data.sector(p) for p in data.partners(c)} if s)
         for value, n in counts.items():
             shares[value][study] = percent(n, len(collaborations))
-    rows = run(embedded_server, "compare-studies", study=studies, dimension=dimension)
+    rows = run(client, "compare-studies", study=studies, dimension=dimension)
     assert {r["value"] for r in rows} == set(shares)
     for row in rows:
         expected = [shares[row["value"]].get(study, 0.0) for study in studies]
-        assert row["dimension"] == dimension and int(row["studies"]) == 2
+        assert row["dimension"] == dimension and int(row["studies"]) == len(studies)
         assert float(row["lowest"]) == min(expected) and float(row["highest"]) == max(expected)
         assert float(row["difference"]) == pytest.approx(max(expected) - min(expected), abs=1e-9)
         listed = dict(part.split(": ") for part in row["shares"].split(" | "))
@@ -550,11 +640,11 @@ def test_compare_studies_gives_shares_and_differences(embedded_server: Server, d
     assert differences == sorted(differences, reverse=True)
 
 
-def test_compare_studies_needs_studies_and_a_known_dimension(embedded_server: Server) -> None:
-    url = f"{embedded_server.url}/api/queries/compare-studies"
-    response = requests.get(url, timeout=30)
+def test_compare_studies_needs_studies_and_a_known_dimension(client: Client) -> None:
+    url = f"{client.url}/api/queries/compare-studies"
+    response = client.get(url, timeout=30)
     assert response.status_code == 400 and "Parameter 'study'" in response.json()["message"]
-    response = requests.get(url, params={"study": STUDY_A, "dimension": "colour"}, timeout=30)
+    response = client.get(url, params={"study": STUDY_A, "dimension": "colour"}, timeout=30)
     assert response.status_code == 400
     assert "'colour' is not one of the allowed values: form, goal, tool, topic, sector" in response.json()["message"]
 
@@ -562,7 +652,7 @@ def test_compare_studies_needs_studies_and_a_known_dimension(embedded_server: Se
 # --- Inferred classes ----------------------------------------------------------------------------------------
 
 
-def test_municipality_university_collaborations(embedded_server: Server, data: Data) -> None:
+def test_municipality_university_collaborations(client: Client, data: Data) -> None:
     def expected(codes: set[str] | None = None) -> set[str]:
         return {
             c.iri
@@ -572,17 +662,17 @@ def test_municipality_university_collaborations(embedded_server: Server, data: D
             and (codes is None or {kommun(code) for code in codes} & c.participants)
         }
 
-    rows = run(embedded_server, "municipality-university-collaborations")
+    rows = run(client, "municipality-university-collaborations")
     assert {r["collaboration"] for r in rows} == expected() and len(rows) == len(expected())
     contract = next(r for r in rows if r["collaboration"] == ID + "collaboration/samhallskontraktet")
     assert set(contract["municipalities"].split(" | ")) == {"Västerås", "Eskilstuna"}
     assert contract["universities"] == "Mälardalens universitet"
     assert set(contract["studies"].split(" | ")) == {THEME, SUB_STUDY}
-    rows = run(embedded_server, "municipality-university-collaborations", kommun="Strängnäs")
+    rows = run(client, "municipality-university-collaborations", kommun="Strängnäs")
     assert {r["collaboration"] for r in rows} == expected({"0486"})
 
 
-def test_inter_municipal_collaborations(embedded_server: Server, data: Data) -> None:
+def test_inter_municipal_collaborations(client: Client, data: Data) -> None:
     def expected(county: str | None = None) -> dict[str, int]:
         found = {}
         for c in data.in_studies():
@@ -593,9 +683,9 @@ def test_inter_municipal_collaborations(embedded_server: Server, data: Data) -> 
                 found[c.iri] = len(municipalities)
         return found
 
-    rows = run(embedded_server, "inter-municipal-collaborations")
+    rows = run(client, "inter-municipal-collaborations")
     assert {r["collaboration"]: int(r["municipalityCount"]) for r in rows} == expected()
-    rows = run(embedded_server, "inter-municipal-collaborations", lan="Västmanlands län")
+    rows = run(client, "inter-municipal-collaborations", lan="Västmanlands län")
     assert {r["collaboration"]: int(r["municipalityCount"]) for r in rows} == expected("19")
     counts = [int(r["municipalityCount"]) for r in rows]
     assert counts == sorted(counts, reverse=True)
@@ -604,8 +694,8 @@ def test_inter_municipal_collaborations(embedded_server: Server, data: Data) -> 
 # --- One municipality ----------------------------------------------------------------------------------------
 
 
-def test_municipality_profile(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "municipality-profile", kommun="Västerås")
+def test_municipality_profile(client: Client, data: Data) -> None:
+    rows = run(client, "municipality-profile", kommun="Västerås")
     facts: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         facts[r["aspect"]].add(r.get("value", r.get("valueLabel", "")))
@@ -623,20 +713,20 @@ def test_municipality_profile(embedded_server: Server, data: Data) -> None:
     assert facts["fokusgrupp"] == {fg for fg, (_, codes) in data.focus_groups.items() if "1980" in codes}
 
 
-def test_municipality_profile_needs_a_municipality(embedded_server: Server) -> None:
-    url = f"{embedded_server.url}/api/queries/municipality-profile"
-    response = requests.get(url, timeout=30)
+def test_municipality_profile_needs_a_municipality(client: Client) -> None:
+    url = f"{client.url}/api/queries/municipality-profile"
+    response = client.get(url, timeout=30)
     assert response.status_code == 400
     assert response.json()["message"].startswith("Parameter 'kommun': is required")
-    response = requests.get(url, params={"kommun": "Vesterås"}, timeout=30)
+    response = client.get(url, params={"kommun": "Vesterås"}, timeout=30)
     assert response.status_code == 400
     message = response.json()["message"]
     assert "'Vesterås' is not a municipality" in message and "closest: " in message and "Västerås" in message
 
 
-def test_municipality_graph_as_rdf(embedded_server: Server, data: Data) -> None:
-    response = requests.get(
-        f"{embedded_server.url}/api/queries/municipality-graph",
+def test_municipality_graph_as_rdf(client: Client, data: Data) -> None:
+    response = client.get(
+        f"{client.url}/api/queries/municipality-graph",
         params={"kommun": "0484"},
         headers={"Accept": "text/turtle"},
         timeout=30,
@@ -649,8 +739,8 @@ def test_municipality_graph_as_rdf(embedded_server: Server, data: Data) -> None:
     assert {str(c) for c in graph.subjects(SAMV.participant, eskilstuna)} == mine
     described = {str(o) for o, c in graph.subject_objects(SAMV.describes)}
     assert described == {o.iri for o in data.observations if o.collaboration in mine}
-    jsonld = requests.get(
-        f"{embedded_server.url}/api/queries/municipality-graph",
+    jsonld = client.get(
+        f"{client.url}/api/queries/municipality-graph",
         params={"kommun": "0484", "format": "jsonld"},
         timeout=30,
     )
@@ -670,23 +760,23 @@ def actors_by_study(data: Data) -> dict[str, tuple[set[str], set[str]]]:
     return found
 
 
-def test_actors_in_several_studies(embedded_server: Server, data: Data) -> None:
+def test_actors_in_several_studies(client: Client, data: Data) -> None:
     found = actors_by_study(data)
-    rows = run(embedded_server, "actors-in-several-studies")
+    rows = run(client, "actors-in-several-studies")
     expected = {a: (len(s), len(c)) for a, (s, c) in found.items() if len(s) >= 2}
     assert {r["actor"]: (int(r["studies"]), int(r["collaborations"])) for r in rows} == expected
     for row in rows:
         assert set(row["studyIds"].split(" | ")) == found[row["actor"]][0]
     assert next(r for r in rows if r["actor"].endswith("/org/559999-0115"))["organisationsnummer"] == "559999-0115"
 
-    rows = run(embedded_server, "actors-in-several-studies", minStudies="3", includeMunicipalities="false")
+    rows = run(client, "actors-in-several-studies", minStudies="3", includeMunicipalities="false")
     expected = {
         a: (len(s), len(c)) for a, (s, c) in found.items() if len(s) >= 3 and "Municipality" not in data.types[a]
     }
     assert {r["actor"]: (int(r["studies"]), int(r["collaborations"])) for r in rows} == expected and expected
 
 
-def test_collaborations_by_county(embedded_server: Server, data: Data) -> None:
+def test_collaborations_by_county(client: Client, data: Data) -> None:
     for params, studies in (({}, None), ({"study": [STUDY_B, THEME]}, [STUDY_B, THEME])):
         collaborations: dict[str, set[str]] = defaultdict(set)
         municipalities: dict[str, set[str]] = defaultdict(set)
@@ -695,14 +785,14 @@ def test_collaborations_by_county(embedded_server: Server, data: Data) -> None:
                 county = data.reference.municipalities[m.rsplit("/", 1)[-1]]["lanskod"]
                 collaborations[county].add(c.iri)
                 municipalities[county].add(m)
-        rows = run(embedded_server, "collaborations-by-county", **params)
+        rows = run(client, "collaborations-by-county", **params)
         got = {r["lanskod"]: (int(r["collaborations"]), int(r["municipalities"])) for r in rows}
         assert got == {county: (len(collaborations[county]), len(municipalities[county])) for county in collaborations}
         for row in rows:
             assert row["lanName"] == data.reference.counties[row["lanskod"]]["official_name_sv"]
 
 
-def test_collaboration_network(embedded_server: Server, data: Data) -> None:
+def test_collaboration_network(client: Client, data: Data) -> None:
     def edges(codes: set[str] | None = None) -> Counter[tuple[str, str]]:
         found: Counter[tuple[str, str]] = Counter()
         for c in data.in_studies():
@@ -715,17 +805,17 @@ def test_collaboration_network(embedded_server: Server, data: Data) -> None:
             found.update(pair for pair in pairs if codes is None or {kommun(code) for code in codes} & set(pair))
         return found
 
-    rows = run(embedded_server, "collaboration-network")
+    rows = run(client, "collaboration-network")
     assert Counter({(r["source"], r["target"]): int(r["weight"]) for r in rows}) == edges()
-    rows = run(embedded_server, "collaboration-network", kommun=["Köping", "Arboga"])
+    rows = run(client, "collaboration-network", kommun=["Köping", "Arboga"])
     assert Counter({(r["source"], r["target"]): int(r["weight"]) for r in rows}) == edges({"1983", "1984"})
 
 
 # --- Evidence, search and the seed study ---------------------------------------------------------------------
 
 
-def test_collaboration_evidence(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "collaboration-evidence", search="RÄDDNINGSTJÄNSTEN", kommun="Köping")
+def test_collaboration_evidence(client: Client, data: Data) -> None:
+    rows = run(client, "collaboration-evidence", search="RÄDDNINGSTJÄNSTEN", kommun="Köping")
     expected = {
         o.identifier
         for o in data.observations
@@ -740,7 +830,7 @@ def test_collaboration_evidence(embedded_server: Server, data: Data) -> None:
         assert row["study"] == ID + "study/" + observation.study and row["fictional"] == "true"
         assert row["sourceLabel"] == f"Fokusgrupp {observation.source}"
 
-    rows = run(embedded_server, "collaboration-evidence", collaboration=ID + "collaboration/samhallskontraktet")
+    rows = run(client, "collaboration-evidence", collaboration=ID + "collaboration/samhallskontraktet")
     assert {r["kind"] for r in rows} == {"källa"}
     assert {r["source"] for r in rows} == {
         ID + "source/samverkan-som-strategi-beskrivning",
@@ -749,17 +839,17 @@ def test_collaboration_evidence(embedded_server: Server, data: Data) -> None:
     assert {r["study"] for r in rows} == {ID + "study/" + SUB_STUDY}
 
 
-def test_search_quotes(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "search-quotes", text="PANDEMIN")
+def test_search_quotes(client: Client, data: Data) -> None:
+    rows = run(client, "search-quotes", text="PANDEMIN")
     expected = {o.iri for o in data.observations if "pandemin" in o.quote.casefold()}
     assert {r["observation"] for r in rows} == expected and expected
-    rows = run(embedded_server, "search-quotes", text="förbund", study=STUDY_A)
+    rows = run(client, "search-quotes", text="förbund", study=STUDY_A)
     expected = {o.iri for o in data.observations if "förbund" in o.quote.casefold() and o.study == STUDY_A}
     assert {r["observation"] for r in rows} == expected and expected
 
 
-def test_samhallskontraktet(embedded_server: Server, seed: Graph) -> None:
-    rows = run(embedded_server, "samhallskontraktet")
+def test_samhallskontraktet(client: Client, seed: Graph) -> None:
+    rows = run(client, "samhallskontraktet")
     facts: dict[str, dict[str, str]] = defaultdict(dict)
     for r in rows:
         facts[r["aspect"]][r.get("value", r["valueLabel"])] = r.get("when", "")
@@ -788,8 +878,8 @@ def test_samhallskontraktet(embedded_server: Server, seed: Graph) -> None:
 # --- Reference data and the studies --------------------------------------------------------------------------
 
 
-def test_municipalities_with_codes(embedded_server: Server, data: Data) -> None:
-    rows = run(embedded_server, "municipalities")
+def test_municipalities_with_codes(client: Client, data: Data) -> None:
+    rows = run(client, "municipalities")
     expected = {
         code: (row["name_sv"], row["official_name_sv"], row["lanskod"])
         for code, row in data.reference.municipalities.items()
@@ -799,12 +889,12 @@ def test_municipalities_with_codes(embedded_server: Server, data: Data) -> None:
     assert len(rows) == 290
     eskilstuna = next(r for r in rows if r["kommunkod"] == "0484")
     assert eskilstuna["organisationsnummer"] == "212000-0357"
-    rows = run(embedded_server, "municipalities", lan=["04", "Gotland"])
+    rows = run(client, "municipalities", lan=["04", "Gotland"])
     assert {r["kommunkod"] for r in rows} == {c for c, (_, _, lan) in expected.items() if lan in ("04", "09")}
 
 
-def test_studies(embedded_server: Server, data: Data) -> None:
-    rows = {r["studyId"]: r for r in run(embedded_server, "studies")}
+def test_studies(client: Client, data: Data) -> None:
+    rows = {r["studyId"]: r for r in run(client, "studies")}
     for study in (STUDY_A, STUDY_B, STUDY_C):
         collaborations = data.in_studies([study])
         assert int(rows[study]["observations"]) == sum(1 for o in data.observations if o.study == study)
@@ -815,12 +905,12 @@ def test_studies(embedded_server: Server, data: Data) -> None:
     assert int(rows[THEME]["collaborations"]) == 1 and int(rows[THEME]["observations"]) == 0
 
 
-def test_find_collaborations(embedded_server: Server, data: Data) -> None:
+def test_find_collaborations(client: Client, data: Data) -> None:
     ref = data.reference
-    everything = run(embedded_server, "find-collaborations")
+    everything = run(client, "find-collaborations")
     assert {r["collaboration"] for r in everything} == set(data.collaborations)
 
-    rows = run(embedded_server, "find-collaborations", form="IOP", lan="Gävleborg", **{"from": "2021"})
+    rows = run(client, "find-collaborations", form="IOP", lan="Gävleborg", **{"from": "2021"})
     iop = ref.concept("samverkansform", "IOP")
     expected = {
         c.iri
@@ -832,7 +922,7 @@ def test_find_collaborations(embedded_server: Server, data: Data) -> None:
     assert {r["collaboration"] for r in rows} == expected and expected
 
     goals = [ref.concept("mal", "effektivitet"), ref.concept("mal", "kvalitet")]
-    rows = run(embedded_server, "find-collaborations", goal=["Efficiency", "kvalitet"], study=STUDY_A, to="2007")
+    rows = run(client, "find-collaborations", goal=["Efficiency", "kvalitet"], study=STUDY_A, to="2007")
     expected = {
         c.iri
         for c in data.in_studies([STUDY_A])
@@ -840,10 +930,19 @@ def test_find_collaborations(embedded_server: Server, data: Data) -> None:
     }
     assert {r["collaboration"] for r in rows} == expected and expected
 
+    # Through the crosswalk: a broad match counts (effektivitet), a narrow one never does (kvalitet).
+    found = {}
+    for goal in ("effektivitet", "kvalitet"):
+        rows = run(client, "find-collaborations", goal=goal, study=STUDY_D)
+        expected = {c.iri for c in data.in_studies([STUDY_D]) if ref.concept("mal", goal) in c.codes["goals"]}
+        found[goal] = {r["collaboration"] for r in rows}
+        assert found[goal] == expected
+    assert len(found["effektivitet"]) == 2 and found["kvalitet"] == set()
+
 
 @pytest.mark.parametrize("query", ["municipalities", "studies", "samhallskontraktet"])
-def test_queries_answer_the_same_on_a_remote_store(embedded_server: Server, remote_server: Server, query: str) -> None:
-    def as_set(server: Server) -> set[tuple[tuple[str, str], ...]]:
+def test_queries_answer_the_same_on_a_remote_store(client: Client, remote_client: Client, query: str) -> None:
+    def as_set(server: Client) -> set[tuple[tuple[str, str], ...]]:
         return {tuple(sorted(r.items())) for r in run(server, query)}
 
-    assert as_set(remote_server) == as_set(embedded_server)
+    assert as_set(remote_client) == as_set(client)

@@ -1,9 +1,9 @@
-"""The shipped graph as a researcher meets it: queried over HTTP from the live service."""
+"""The shipped graph as a researcher meets it: queried with SPARQLWrapper over HTTP from the service."""
 
 from __future__ import annotations
 
 import pytest
-from conftest import Server
+from conftest import Client
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 PREFIXES = """PREFIX samv: <https://w3id.org/samverkan/ontology#>
@@ -13,12 +13,12 @@ PREFIX dcterms: <http://purl.org/dc/terms/>
 
 
 @pytest.fixture(scope="module")
-def select(embedded_server: Server):  # type: ignore[no-untyped-def]
+def select(client: Client):  # type: ignore[no-untyped-def]
     def run(query: str) -> list[dict[str, str]]:
-        client = SPARQLWrapper(embedded_server.url + "/sparql")
-        client.setQuery(PREFIXES + query)
-        client.setReturnFormat(JSON)
-        rows = client.queryAndConvert()["results"]["bindings"]
+        wrapper = SPARQLWrapper(client.url + "/sparql")
+        wrapper.setQuery(PREFIXES + query)
+        wrapper.setReturnFormat(JSON)
+        rows = wrapper.queryAndConvert()["results"]["bindings"]
         return [{k: v["value"] for k, v in row.items()} for row in rows]
 
     return run

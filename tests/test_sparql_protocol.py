@@ -1,4 +1,4 @@
-"""The SPARQL 1.1 Protocol at /sparql, over real HTTP, with SPARQLWrapper and plain requests.
+"""The SPARQL 1.1 Protocol at /sparql, with SPARQLWrapper (over real HTTP) and requests (in this process).
 
 Every test runs twice: on the embedded store and with the service in front of an Oxigraph server.
 """
@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import rdflib
-import requests
+from conftest import Client
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, URLENCODED, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
@@ -24,6 +24,11 @@ VASTERAS += "?c samv:lanskod ?county }"
 COUNT_MUNICIPALITIES = PREFIX + "SELECT (COUNT(?m) AS ?n) WHERE { ?m a samv:Municipality }"
 CONSTRUCT_COUNTIES = PREFIX + "CONSTRUCT { ?c samv:lanskod ?code } WHERE { ?c a samv:County ; samv:lanskod ?code }"
 SRJ = "application/sparql-results+json"
+
+
+@pytest.fixture
+def endpoint(each_store: Client) -> str:
+    return each_store.url + "/sparql"
 
 
 def wrapper(endpoint: str, query: str, fmt: str = JSON) -> SPARQLWrapper:
@@ -98,9 +103,9 @@ def test_select_formats_through_sparqlwrapper(endpoint: str) -> None:
         ("text/html, application/xhtml+xml, */*;q=0.8", SRJ),
     ],
 )
-def test_select_content_negotiation(endpoint: str, accept: str | None, media_type: str) -> None:
+def test_select_content_negotiation(endpoint: str, each_store: Client, accept: str | None, media_type: str) -> None:
     headers = {"Accept": accept} if accept else {}
-    response = requests.get(endpoint, params={"query": VASTERAS}, headers=headers, timeout=30)
+    response = each_store.get(endpoint, params={"query": VASTERAS}, headers=headers, timeout=30)
     if accept is None:
         assert "Accept" not in response.request.headers or response.request.headers["Accept"] == "*/*"
     assert response.status_code == 200
@@ -121,7 +126,7 @@ def test_select_content_negotiation(endpoint: str, accept: str | None, media_typ
     ],
 )
 def test_construct_formats(
-    endpoint: str, fmt: str | None, accept: str | None, media_type: str, rdflib_format: str
+    endpoint: str, each_store: Client, fmt: str | None, accept: str | None, media_type: str, rdflib_format: str
 ) -> None:
     if fmt:
         client = wrapper(endpoint, CONSTRUCT_COUNTIES, fmt)
@@ -129,7 +134,7 @@ def test_construct_formats(
         content_type, body = response.headers["Content-Type"], response.read()
     else:
         headers = {"Accept": accept} if accept else {}
-        response = requests.post(endpoint, data={"query": CONSTRUCT_COUNTIES}, headers=headers, timeout=30)
+        response = each_store.post(endpoint, data={"query": CONSTRUCT_COUNTIES}, headers=headers, timeout=30)
         content_type, body = response.headers["Content-Type"], response.content
     assert content_type.split(";")[0] == media_type
     graph = rdflib.Graph().parse(data=body, format=rdflib_format)
@@ -141,56 +146,56 @@ def test_construct_formats(
     ) in graph
 
 
-def test_describe_and_ask(endpoint: str) -> None:
-    response = requests.get(endpoint, params={"query": "DESCRIBE <https://w3id.org/samverkan/id/kommun/0484>"})
+def test_describe_and_ask(endpoint: str, each_store: Client) -> None:
+    response = each_store.get(endpoint, params={"query": "DESCRIBE <https://w3id.org/samverkan/id/kommun/0484>"})
     assert response.headers["Content-Type"].startswith("text/turtle")
     assert "0484" in response.text
     ask = PREFIX + "ASK { ?m samv:kommunkod '0484' }"
     assert wrapper(endpoint, ask).queryAndConvert() == {"head": {}, "boolean": True}
-    xml_answer = requests.get(endpoint, params={"query": ask}, headers={"Accept": "application/sparql-results+xml"})
+    xml_answer = each_store.get(endpoint, params={"query": ask}, headers={"Accept": "application/sparql-results+xml"})
     assert ET.fromstring(xml_answer.content).find("{http://www.w3.org/2005/sparql-results#}boolean").text == "true"
 
 
-def test_format_parameter_wins_over_accept(endpoint: str) -> None:
-    response = requests.get(endpoint, params={"query": VASTERAS, "format": "csv"}, headers={"Accept": SRJ})
+def test_format_parameter_wins_over_accept(endpoint: str, each_store: Client) -> None:
+    response = each_store.get(endpoint, params={"query": VASTERAS, "format": "csv"}, headers={"Accept": SRJ})
     assert response.headers["Content-Type"].startswith("text/csv")
-    response = requests.get(endpoint, params={"query": CONSTRUCT_COUNTIES, "format": "application/n-triples"})
+    response = each_store.get(endpoint, params={"query": CONSTRUCT_COUNTIES, "format": "application/n-triples"})
     assert response.headers["Content-Type"].startswith("application/n-triples")
     # SPARQLWrapper's `output` and `results` parameters mean the same as `format`.
-    response = requests.get(endpoint, params={"query": VASTERAS, "output": "xml", "results": "xml"})
+    response = each_store.get(endpoint, params={"query": VASTERAS, "output": "xml", "results": "xml"})
     assert response.headers["Content-Type"].startswith("application/sparql-results+xml")
 
 
-def test_not_acceptable(endpoint: str) -> None:
-    response = requests.get(endpoint, params={"query": VASTERAS}, headers={"Accept": "image/png"})
+def test_not_acceptable(endpoint: str, each_store: Client) -> None:
+    response = each_store.get(endpoint, params={"query": VASTERAS}, headers={"Accept": "image/png"})
     assert response.status_code == 406
     assert "application/sparql-results+json" in response.text
-    response = requests.get(endpoint, params={"query": CONSTRUCT_COUNTIES, "format": "csv"})
+    response = each_store.get(endpoint, params={"query": CONSTRUCT_COUNTIES, "format": "csv"})
     assert response.status_code == 406
     assert "Unknown or unsuitable format 'csv'" in response.text
-    response = requests.get(endpoint, params={"query": VASTERAS, "format": "yaml"})
+    response = each_store.get(endpoint, params={"query": VASTERAS, "format": "yaml"})
     assert response.status_code == 406
 
 
-def test_malformed_query_gets_the_parsers_message(endpoint: str) -> None:
+def test_malformed_query_gets_the_parsers_message(endpoint: str, each_store: Client) -> None:
     client = wrapper(endpoint, "SELECT ?x WHERE { ?x ?y }")
     with pytest.raises(QueryBadFormed) as raised:
         client.queryAndConvert()
     assert "not valid SPARQL 1.1" in str(raised.value)
-    response = requests.get(endpoint, params={"query": "SELECT ?x WHERE { ?x ?y }"})
+    response = each_store.get(endpoint, params={"query": "SELECT ?x WHERE { ?x ?y }"})
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("text/plain")
     assert "1:" in response.text  # the parser's position
 
 
-def test_request_without_query(endpoint: str) -> None:
-    response = requests.post(endpoint, data={"default-graph-uri": REFERENCE})
+def test_request_without_query(endpoint: str, each_store: Client) -> None:
+    response = each_store.post(endpoint, data={"default-graph-uri": REFERENCE})
     assert response.status_code == 400
     assert "Missing the 'query' parameter" in response.text
 
 
-def test_bare_get_returns_the_service_description(endpoint: str) -> None:
-    response = requests.get(endpoint)
+def test_bare_get_returns_the_service_description(endpoint: str, each_store: Client) -> None:
+    response = each_store.get(endpoint)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/turtle")
     sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -200,16 +205,16 @@ def test_bare_get_returns_the_service_description(endpoint: str) -> None:
     assert (service, sd.supportedLanguage, sd.SPARQL11Query) in graph
     assert (service, sd.feature, sd.UnionDefaultGraph) in graph
     assert rdflib.URIRef(REFERENCE) in set(graph.objects(None, sd.name))
-    response = requests.get(endpoint, headers={"Accept": "application/ld+json"})
+    response = each_store.get(endpoint, headers={"Accept": "application/ld+json"})
     assert isinstance(json.loads(response.text), list | dict)
 
 
-def test_updates_are_refused_with_a_message(endpoint: str) -> None:
+def test_updates_are_refused_with_a_message(endpoint: str, each_store: Client) -> None:
     update = "INSERT DATA { GRAPH <http://example.org/g> { <http://a> <http://b> <http://c> } }"
     for response in (
-        requests.post(endpoint, data={"update": update}),
-        requests.get(endpoint, params={"query": update}),
-        requests.post(endpoint, data=update, headers={"Content-Type": "application/sparql-update"}),
+        each_store.post(endpoint, data={"update": update}),
+        each_store.get(endpoint, params={"query": update}),
+        each_store.post(endpoint, data=update, headers={"Content-Type": "application/sparql-update"}),
     ):
         assert response.status_code in (400, 415)
         assert "SPARQL Update is not accepted here" in response.text
@@ -217,28 +222,28 @@ def test_updates_are_refused_with_a_message(endpoint: str) -> None:
     assert wrapper(endpoint, ask).queryAndConvert()["boolean"] is False
 
 
-def test_protocol_errors(endpoint: str) -> None:
-    response = requests.put(endpoint, data="ASK {}")
+def test_protocol_errors(endpoint: str, each_store: Client) -> None:
+    response = each_store.put(endpoint, data="ASK {}")
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"]
     assert "PUT is not allowed" in response.text
-    response = requests.get(endpoint, params=[("query", "ASK {}"), ("query", "ASK {}")])
+    response = each_store.get(endpoint, params=[("query", "ASK {}"), ("query", "ASK {}")])
     assert response.status_code == 400
-    response = requests.post(endpoint, data="ASK {}", headers={"Content-Type": "text/plain"})
+    response = each_store.post(endpoint, data="ASK {}", headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
     assert "application/sparql-query" in response.text
-    response = requests.post(
+    response = each_store.post(
         endpoint, data="ASK {}".encode("utf-16"), headers={"Content-Type": "application/sparql-query; charset=UTF-16"}
     )
     assert response.status_code == 415
 
 
-def test_head_and_cors(endpoint: str) -> None:
-    head = requests.head(endpoint, params={"query": VASTERAS})
+def test_head_and_cors(endpoint: str, each_store: Client) -> None:
+    head = each_store.head(endpoint, params={"query": VASTERAS})
     assert head.status_code == 200
     assert head.headers["Content-Type"].startswith(SRJ)
     assert head.content == b""
-    preflight = requests.options(
+    preflight = each_store.options(
         endpoint,
         headers={
             "Origin": "http://localhost:8888",
@@ -249,23 +254,23 @@ def test_head_and_cors(endpoint: str) -> None:
     assert preflight.status_code == 200
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
-    get = requests.get(endpoint, params={"query": VASTERAS}, headers={"Origin": "http://localhost:8888"})
+    get = each_store.get(endpoint, params={"query": VASTERAS}, headers={"Origin": "http://localhost:8888"})
     assert get.headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_oversized_requests_are_refused_and_the_server_keeps_serving(endpoint: str) -> None:
+def test_oversized_requests_are_refused_and_the_server_keeps_serving(endpoint: str, each_store: Client) -> None:
     padding = "#" + "x" * 150_000 + "\n"
-    response = requests.post(endpoint, data={"query": padding + "ASK {}"})
+    response = each_store.post(endpoint, data={"query": padding + "ASK {}"})
     assert response.status_code == 413
     assert "at most 100000" in response.text
-    response = requests.post(
+    response = each_store.post(
         endpoint, data=b"#" * 3_000_000, headers={"Content-Type": "application/sparql-query"}, timeout=30
     )
     assert response.status_code == 413
     assert wrapper(endpoint, VASTERAS).queryAndConvert()["results"]["bindings"]
 
 
-def test_health(endpoint: str) -> None:
-    health = requests.get(endpoint.replace("/sparql", "/health")).json()
+def test_health(endpoint: str, each_store: Client) -> None:
+    health = each_store.get(endpoint.replace("/sparql", "/health")).json()
     assert health["status"] == "ok"
     assert health["named_graphs"] >= 5

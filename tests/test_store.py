@@ -14,7 +14,7 @@ from conftest import ROOT, samverkan
 from service.ingest import DataFileError
 from service.ingest.shipped import BuildCache, BuiltGraph, shipped_sources, sync
 from service.namespaces import GRAPH_CATALOGUE, GRAPH_ONTOLOGY, GRAPH_REFERENCE, GRAPH_VOCABULARIES, study_graph
-from service.store import EmbeddedStore, declares_dataset
+from service.store import EmbeddedStore, StoreError, UpdateError, declares_dataset
 
 SEED = study_graph("samverkan-som-strategi")
 
@@ -152,3 +152,45 @@ def test_built_graphs_are_reused_from_the_cache_by_digest(data_root: Path, tmp_p
     with pytest.raises(AssertionError, match="built again"):
         sources = [replace(source, build=refuse) for source in shipped_sources(data_root, examples=False)]
         sync(EmbeddedStore(str(tmp_path / "third")), sources, cache)
+
+
+def triples(n: int, tag: str) -> list[ox.Triple]:
+    p = ox.NamedNode("http://example.org/p")
+    return [ox.Triple(ox.NamedNode(f"http://example.org/{tag}{i}"), p, ox.Literal(str(i))) for i in range(n)]
+
+
+def test_replacing_graphs_swaps_in_a_new_store_and_a_failure_changes_nothing(tmp_path: Path) -> None:
+    """Both ways of building the new store: from a checkpoint (a small graph replaced beside a large one) and by
+    copying the rest (the large graph replaced); a refused update at the end leaves everything as it was."""
+    big, small = "http://example.org/big", "http://example.org/small"
+    store = EmbeddedStore(str(tmp_path / "store"))
+    (tmp_path / "store.samverkan-next").mkdir()  # left by a load that was killed: the next one starts afresh
+    (tmp_path / "store.samverkan-next" / "CURRENT").write_text("junk")
+    store.replace_graphs({big: triples(300, "b"), small: triples(5, "s")}, "INSERT DATA { <http://x> <http://y> 1 }")
+    reader = EmbeddedStore(store.path)
+    assert (count(reader, big), count(reader, small)) == (300, 5)
+    store.replace_graphs({small: triples(3, "t")}, "DELETE DATA { <http://x> <http://y> 1 }")
+    assert (count(reader, big), count(reader, small)) == (300, 3)
+    store.replace_graphs({big: triples(40, "c"), small: []}, "INSERT DATA { <http://x> <http://y> 2 }")
+    assert (count(reader, big), count(reader, small)) == (40, 0)
+    assert reader.query("ASK { <http://x> <http://y> 2 }")
+    before = reader.version()
+    with pytest.raises(UpdateError):
+        store.replace_graphs({big: triples(7, "d")}, "DROP GRAPH <http://example.org/none>")
+    assert reader.version() == before
+    assert count(reader, big) == 40
+    assert not Path(store.path + ".samverkan-next").exists()
+
+
+def test_a_swap_interrupted_midway_is_undone_when_the_store_is_opened(tmp_path: Path) -> None:
+    """Where the folders cannot be swapped in one step, a crash may leave the old store aside: it is put back."""
+    path = tmp_path / "store"
+    EmbeddedStore(str(path)).replace_graphs({"http://example.org/g": triples(4, "a")}, "CLEAR SILENT DEFAULT")
+    path.rename(tmp_path / "store.samverkan-aside")
+    assert count(EmbeddedStore(str(path)), "http://example.org/g") == 4
+
+
+def test_a_second_writer_is_told_to_wait(tmp_path: Path) -> None:
+    store = EmbeddedStore(str(tmp_path / "store"))
+    with store._lock(), pytest.raises(StoreError, match="being written by another process"):
+        EmbeddedStore(store.path).replace_graphs({"http://example.org/g": triples(1, "a")}, "CLEAR SILENT DEFAULT")

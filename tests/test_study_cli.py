@@ -19,7 +19,7 @@ from conftest import ROOT, samverkan, start_oxigraph
 
 from service.export import quads
 from service.namespaces import GRAPH_CATALOGUE, inferred_graph, study_graph
-from service.store import EmbeddedStore
+from service.store import EmbeddedStore, RemoteStore, StoreError
 
 TEMPLATES = ROOT / "data" / "templates"
 STUDY = "min-studie"  # the id in the template's study.yaml
@@ -395,5 +395,48 @@ def test_load_and_export_work_on_a_remote_sparql_server(tmp_path: Path) -> None:
         replace_in(CSV, ",samverkansavtal,", ",samverkansavtall,")(folder)
         assert run("load", str(folder), *remote).returncode == 1
         assert run("export", *remote, "--format", "nquads").stdout == before.stdout
+    finally:
+        server.stop()
+
+
+def test_import_goes_through_the_graph_store_protocol_and_a_failed_load_leaves_no_staged_graph(tmp_path: Path) -> None:
+    """With --graph-store-url the triples go as N-Triples to a temporary graph that one update moves into place."""
+    server = start_oxigraph(tmp_path)
+    try:
+        remote = ["--query-url", server.url + "/query", "--update-url", server.url + "/update"]
+        path = tmp_path / "links.nt"
+        path.write_text("".join(f'<http://example.org/s{i}> <http://example.org/p> "{i}" .\n' for i in range(5)))
+        result = run(
+            "import", str(path), "--graph", "http://example.org/g", *remote, "--graph-store-url", server.url + "/store"
+        )
+        assert result.returncode == 0, result.stderr
+        store = RemoteStore(server.url + "/query", server.url + "/update", graph_store_url=server.url + "/store")
+        assert store.named_graphs() == sorted([GRAPH_CATALOGUE, "http://example.org/g"])
+        wrong = run("import", str(path), "--graph", "http://example.org/g", *remote, "--graph-store-url", server.url)
+        assert wrong.returncode == 1
+        assert f"Graph Store endpoint {server.url} answered" in wrong.stderr
+        assert "nothing was loaded" in wrong.stderr
+        with pytest.raises(StoreError):
+            store.replace_graphs({"http://example.org/g": []}, "DROP GRAPH <http://example.org/none>")
+        with pytest.raises(StoreError):  # staged, then refused: the staged graph is dropped again
+            store.replace_graphs(
+                {
+                    "http://example.org/g": [
+                        ox.Triple(ox.NamedNode("http://a"), ox.NamedNode("http://b"), ox.Literal("c"))
+                    ]
+                },
+                "DROP GRAPH <http://example.org/none>",
+            )
+        every = store.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+        assert isinstance(every, ox.QuerySolutions)
+        assert sorted(row["g"].value for row in every) == sorted([GRAPH_CATALOGUE, "http://example.org/g"])
+        assert len(quads(store, "http://example.org/g")) == 5
+        batched = RemoteStore(server.url + "/query", server.url + "/update")  # no Graph Store endpoint
+        batched.STAGING_BATCH = 1
+        node, p = ox.BlankNode(), ox.NamedNode("http://example.org/p")
+        batched.replace_graphs({"http://example.org/b": [ox.Triple(node, p, ox.Literal(str(i))) for i in range(3)]}, "")
+        subjects = batched.query("SELECT (COUNT(DISTINCT ?s) AS ?n) { GRAPH <http://example.org/b> { ?s ?p ?o } }")
+        assert isinstance(subjects, ox.QuerySolutions)
+        assert next(iter(subjects))["n"].value == "1"  # one blank node, though each batch would make its own
     finally:
         server.stop()

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
-from conftest import ROOT, Server, samverkan, start_samverkan
+from conftest import ROOT, Client, in_process, samverkan
 
 from service.ingest.shipped import shipped_sources, sync
 from service.namespaces import inferred_graph, study_graph
@@ -21,8 +20,8 @@ SEED = "samverkan-som-strategi"
 EXAMPLES = sorted(p.name for p in (ROOT / "data" / "examples").iterdir() if (p / "study.yaml").is_file())
 
 
-def select(server: Server, query: str) -> list[dict[str, str]]:
-    response = requests.post(
+def select(server: Client, query: str) -> list[dict[str, str]]:
+    response = server.post(
         server.url + "/sparql",
         data={"query": "PREFIX samv: <https://w3id.org/samverkan/ontology#>\n" + query},
         headers={"Accept": "application/sparql-results+json"},
@@ -32,19 +31,19 @@ def select(server: Server, query: str) -> list[dict[str, str]]:
     return [{k: v["value"] for k, v in row.items()} for row in response.json()["results"]["bindings"]]
 
 
-def graphs(server: Server) -> set[str]:
+def graphs(server: Client) -> set[str]:
     return {row["g"] for row in select(server, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
 
 
-def test_serve_loads_the_seed_and_the_examples_each_with_an_inferred_graph(embedded_server: Server) -> None:
+def test_serve_loads_the_seed_and_the_examples_each_with_an_inferred_graph(client: Client) -> None:
     assert len(EXAMPLES) >= 2
     for study in [SEED, *EXAMPLES]:
-        assert {study_graph(study), inferred_graph(study)} <= graphs(embedded_server), study
-    fictional = select(embedded_server, "SELECT ?study ?fictional WHERE { ?study samv:fictional ?fictional }")
+        assert {study_graph(study), inferred_graph(study)} <= graphs(client), study
+    fictional = select(client, "SELECT ?study ?fictional WHERE { ?study samv:fictional ?fictional }")
     assert {row["fictional"] for row in fictional} == {"true"}
     assert len(fictional) == len(EXAMPLES)
     inter_municipal = select(
-        embedded_server,
+        client,
         "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { "
         "GRAPH ?g { ?c a samv:InterMunicipalCollaboration } FILTER(STRENDS(STR(?g), '/inferred')) }",
     )
@@ -52,13 +51,12 @@ def test_serve_loads_the_seed_and_the_examples_each_with_an_inferred_graph(embed
 
 
 @pytest.fixture(scope="module")
-def without_examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_samverkan(tmp_path_factory.mktemp("no-examples"), "--no-examples")
-    yield server
-    server.stop()
+def without_examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    with in_process(tmp_path_factory.mktemp("no-examples"), load_examples=False) as server:
+        yield server
 
 
-def test_no_examples_leaves_them_out(without_examples: Server) -> None:
+def test_no_examples_leaves_them_out(without_examples: Client) -> None:
     loaded = graphs(without_examples)
     assert {study_graph(SEED), inferred_graph(SEED)} <= loaded
     assert not [g for g in loaded if any(example in g for example in EXAMPLES)]

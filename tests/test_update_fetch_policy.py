@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import Server, start_oxigraph, start_samverkan
+from conftest import Client, Server, in_process, start_oxigraph
+
+from service.config import WIKIDATA_SPARQL
 
 TOKEN = "fetch-policy-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -36,42 +38,45 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def service(remote: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def service(remote: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     tmp = tmp_path_factory.mktemp("fetching")
-    server = start_samverkan(
+    with in_process(
         tmp,
-        *("--store", str(tmp / "store"), "--no-shipped-data", "--update-token", TOKEN, "--query-workers", "1"),
-        *("--allow-load", remote.url + "/store", "--allow-service", remote.url + "/query"),
-    )
-    yield server
-    server.stop()
+        store_path=str(tmp / "store"),
+        load_shipped_data=False,
+        update_token=TOKEN,
+        query_workers=1,
+        allowed_load_sources=(remote.url + "/store",),
+        allowed_service_endpoints=(WIKIDATA_SPARQL, remote.url + "/query"),
+    ) as server:
+        yield server
 
 
-def update(server: Server, text: str) -> requests.Response:
+def update(server: Client, text: str) -> requests.Response:
     headers = {**AUTH, "Content-Type": "application/sparql-update"}
-    return requests.post(server.url + "/update", data=text.encode(), headers=headers, timeout=60)
+    return server.post(server.url + "/update", data=text.encode(), headers=headers, timeout=60)
 
 
-def query(server: Server, text: str) -> requests.Response:
-    return requests.get(server.url + "/sparql", params={"query": text}, timeout=60)
+def query(server: Client, text: str) -> requests.Response:
+    return server.get(server.url + "/sparql", params={"query": text}, timeout=60)
 
 
-def forbidden_targets(server: Server) -> list[str]:
+def forbidden_targets(server: Client) -> list[str]:
     return [f"http://127.0.0.1:{server.port}/sparql", METADATA, PASSWD]
 
 
 @pytest.mark.parametrize("silent", ["", "SILENT "])
-def test_load_from_loopback_metadata_or_a_file_is_refused(service: Server, silent: str) -> None:
+def test_load_from_loopback_metadata_or_a_file_is_refused(service: Client, silent: str) -> None:
     for iri in forbidden_targets(service):
         response = update(service, f"LOAD {silent}<{iri}> INTO GRAPH <http://example.org/graph/stolen>")
         assert response.status_code == 400, response.text
         assert f"LOAD <{iri}> is refused" in response.text
         assert "--allow-load" in response.text
-    stolen = requests.get(service.url + "/store", params={"graph": "http://example.org/graph/stolen"}, timeout=60)
+    stolen = service.get(service.url + "/store", params={"graph": "http://example.org/graph/stolen"}, timeout=60)
     assert stolen.status_code == 404
 
 
-def test_service_to_loopback_metadata_or_a_file_is_refused(service: Server) -> None:
+def test_service_to_loopback_metadata_or_a_file_is_refused(service: Client) -> None:
     for iri in forbidden_targets(service):
         response = query(service, f"SELECT * WHERE {{ SERVICE <{iri}> {{ ?s ?p ?o }} }}")
         assert response.status_code == 400, response.text
@@ -100,23 +105,23 @@ def test_service_to_loopback_metadata_or_a_file_is_refused(service: Server) -> N
         ("SELECT * WHERE { VALUES ?e { <http://127.0.0.1:1/> } SERVICE ?e { ?s ?p ?o } }", "SERVICE ?e is refused"),
     ],
 )
-def test_a_service_target_written_another_way_is_still_refused(service: Server, sparql: str, refused: str) -> None:
+def test_a_service_target_written_another_way_is_still_refused(service: Client, sparql: str, refused: str) -> None:
     response = query(service, sparql)
     assert response.status_code == 400, response.text
     assert refused in response.text
 
 
-def test_a_near_miss_of_an_allowed_endpoint_is_refused(service: Server, remote: Server) -> None:
+def test_a_near_miss_of_an_allowed_endpoint_is_refused(service: Client, remote: Server) -> None:
     for near in [f"http://localhost:{remote.port}/query", remote.url + "/query-other", remote.url + "/"]:
         response = query(service, f"SELECT * WHERE {{ SERVICE <{near}> {{ ?s ?p ?o }} }}")
         assert response.status_code == 400, near
         assert f"SERVICE <{near}> is refused" in response.text
 
 
-def test_allowed_sources_and_endpoints_are_reached(service: Server, remote: Server) -> None:
+def test_allowed_sources_and_endpoints_are_reached(service: Client, remote: Server) -> None:
     response = update(service, f"LOAD <{remote.url}/store?graph={SOURCE_GRAPH}> INTO GRAPH <http://example.org/copy>")
     assert response.status_code == 200, response.text
-    copy = requests.get(
+    copy = service.get(
         service.url + "/store",
         params={"graph": "http://example.org/copy"},
         headers={"Accept": "application/n-triples"},

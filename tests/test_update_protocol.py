@@ -1,7 +1,7 @@
 """SPARQL 1.1 Update at /update: closed without a token, the token checked, the protocol's ways of sending an
 update and its errors, the protocol dataset, the endpoint as BASE, and all-or-nothing updates.
 
-Against a live server on a scratch on-disk store (the updates here clear graphs)."""
+Against the service in this process on a scratch on-disk store (the updates here clear graphs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import Server, start_samverkan
+from conftest import Client, in_process
 
 TOKEN = "update-protocol-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -18,19 +18,18 @@ FOAF_DOCUMENT = "<http://xmlns.com/foaf/0.1/Document>"
 
 
 @pytest.fixture(scope="module")
-def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     tmp = tmp_path_factory.mktemp("update")
-    server = start_samverkan(
-        tmp, "--store", str(tmp / "store"), "--no-shipped-data", "--update-token", TOKEN, "--query-workers", "1"
-    )
-    yield server
-    server.stop()
+    with in_process(
+        tmp, store_path=str(tmp / "store"), load_shipped_data=False, update_token=TOKEN, query_workers=1
+    ) as client:
+        yield client
 
 
 def post_update(
-    server: Server, text: str, params: dict[str, str | list[str]] | None = None, headers: dict[str, str] | None = None
+    server: Client, text: str, params: dict[str, str | list[str]] | None = None, headers: dict[str, str] | None = None
 ) -> requests.Response:
-    return requests.post(
+    return server.post(
         server.url + "/update",
         params=params,
         data=text.encode("utf-8"),
@@ -43,27 +42,27 @@ def applied(response: requests.Response) -> None:
     assert response.status_code == 200, response.text
 
 
-def ask(server: Server, query: str) -> bool:
-    response = requests.post(server.url + "/sparql", data={"query": query}, timeout=60)
+def ask(server: Client, query: str) -> bool:
+    response = server.post(server.url + "/sparql", data={"query": query}, timeout=60)
     assert response.status_code == 200, response.text
     return bool(response.json()["boolean"])
 
 
-def has_graph(server: Server, graph: str) -> bool:
+def has_graph(server: Client, graph: str) -> bool:
     return ask(server, f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
 
 
-def test_writes_are_closed_when_the_service_has_no_token(embedded_server: Server) -> None:
-    response = post_update(embedded_server, f"INSERT DATA {{ GRAPH <{EX}closed> {{ <{EX}s> <{EX}p> 1 }} }}")
+def test_writes_are_closed_when_the_service_has_no_token(client: Client) -> None:
+    response = post_update(client, f"INSERT DATA {{ GRAPH <{EX}closed> {{ <{EX}s> <{EX}p> 1 }} }}")
     assert response.status_code == 403
     assert "Writes are closed on this service" in response.text
     assert "--update-token" in response.text
-    assert not has_graph(embedded_server, f"{EX}closed")
+    assert not has_graph(client, f"{EX}closed")
 
 
-def test_the_write_token_is_required(writable: Server) -> None:
+def test_the_write_token_is_required(writable: Client) -> None:
     insert = f"INSERT DATA {{ GRAPH <{EX}unauthorised> {{ <{EX}s> <{EX}p> 1 }} }}"
-    response = requests.post(
+    response = writable.post(
         writable.url + "/update", data=insert, headers={"Content-Type": "application/sparql-update"}, timeout=60
     )
     assert response.status_code == 401
@@ -77,8 +76,8 @@ def test_the_write_token_is_required(writable: Server) -> None:
     assert not has_graph(writable, f"{EX}unauthorised")
 
 
-def test_an_update_is_sent_form_encoded_or_directly(writable: Server) -> None:
-    form = requests.post(
+def test_an_update_is_sent_form_encoded_or_directly(writable: Client) -> None:
+    form = writable.post(
         writable.url + "/update",
         data={"update": f"INSERT DATA {{ GRAPH <{EX}form> {{ <{EX}s> <{EX}p> 'form' }} }}"},
         headers=AUTH,
@@ -127,17 +126,17 @@ Form = dict[str, str | list[str]]
     ],
 )
 def test_a_bad_request_is_refused_with_a_message_and_changes_nothing(
-    writable: Server, method: str, body: Form | bytes | None, content_type: str | None, status: int, says: str
+    writable: Client, method: str, body: Form | bytes | None, content_type: str | None, status: int, says: str
 ) -> None:
     headers = {**AUTH, **({"Content-Type": content_type} if content_type else {})}
     params = {"update": BAD} if method == "GET" else None
-    response = requests.request(method, writable.url + "/update", params=params, data=body, headers=headers, timeout=60)
+    response = writable.request(method, writable.url + "/update", params=params, data=body, headers=headers, timeout=60)
     assert response.status_code == status, response.text
     assert says in response.text
     assert not has_graph(writable, f"{EX}bad")
 
 
-def test_an_update_that_fails_part_way_applies_nothing(writable: Server) -> None:
+def test_an_update_that_fails_part_way_applies_nothing(writable: Client) -> None:
     applied(post_update(writable, f"CREATE SILENT GRAPH <{EX}existing>"))
     response = post_update(
         writable, f"INSERT DATA {{ GRAPH <{EX}half> {{ <{EX}s> <{EX}p> 1 }} }} ; CREATE GRAPH <{EX}existing>"
@@ -148,7 +147,7 @@ def test_an_update_that_fails_part_way_applies_nothing(writable: Server) -> None
     assert not has_graph(writable, f"{EX}half")
 
 
-def test_the_protocol_dataset_is_the_dataset_of_the_where_clause(writable: Server) -> None:
+def test_the_protocol_dataset_is_the_dataset_of_the_where_clause(writable: Client) -> None:
     data = {n: f"{EX}data{n}" for n in (1, 2, 3)}
     docs = " ".join(f"GRAPH <{g}> {{ <{g}> a {FOAF_DOCUMENT} }}" for g in data.values())
     applied(post_update(writable, f"DROP ALL ; INSERT DATA {{ {docs} }}"))
@@ -162,7 +161,7 @@ def test_the_protocol_dataset_is_the_dataset_of_the_where_clause(writable: Serve
         )
     )
     found = f"SELECT ?s WHERE {{ GRAPH <{EX}out1> {{ ?s a <{EX}Found> }} }}"
-    rows = requests.get(writable.url + "/sparql", params={"query": found}, timeout=60).json()["results"]["bindings"]
+    rows = writable.get(writable.url + "/sparql", params={"query": found}, timeout=60).json()["results"]["bindings"]
     assert {row["s"]["value"] for row in rows} == {data[1], data[2]}
 
     # using-named-graph-uri: only those graphs are seen by GRAPH ?g.
@@ -179,7 +178,7 @@ def test_the_protocol_dataset_is_the_dataset_of_the_where_clause(writable: Serve
     # DELETE WHERE takes the protocol dataset too: it matches in data1 only, and deletes from the default graph.
     applied(post_update(writable, f"INSERT DATA {{ <{data[1]}> a {FOAF_DOCUMENT} . <{data[3]}> a {FOAF_DOCUMENT} }}"))
     applied(post_update(writable, f"DELETE WHERE {{ ?s a {FOAF_DOCUMENT} }}", params={"using-graph-uri": data[1]}))
-    default_graph = requests.get(
+    default_graph = writable.get(
         writable.url + "/store", params={"default": ""}, headers={"Accept": "application/n-triples"}, timeout=60
     ).text
     assert f"<{data[3]}>" in default_graph
@@ -187,8 +186,8 @@ def test_the_protocol_dataset_is_the_dataset_of_the_where_clause(writable: Serve
     assert ask(writable, f"ASK {{ GRAPH <{data[1]}> {{ <{data[1]}> a {FOAF_DOCUMENT} }} }}")
 
 
-def test_relative_iris_resolve_against_the_update_endpoint(writable: Server) -> None:
+def test_relative_iris_resolve_against_the_update_endpoint(writable: Client) -> None:
     applied(post_update(writable, f"INSERT DATA {{ GRAPH <{EX}base> {{ <{EX}s> <{EX}p> <relative> }} }}"))
     query = f"SELECT ?o WHERE {{ GRAPH <{EX}base> {{ <{EX}s> <{EX}p> ?o }} }}"
-    rows = requests.get(writable.url + "/sparql", params={"query": query}, timeout=60).json()["results"]["bindings"]
+    rows = writable.get(writable.url + "/sparql", params={"query": query}, timeout=60).json()["results"]["bindings"]
     assert [row["o"] for row in rows] == [{"type": "uri", "value": writable.url + "/relative"}]

@@ -21,7 +21,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 import requests
-from conftest import ROOT, Server, free_port, samverkan, start_samverkan
+from conftest import ROOT, Client, Server, free_port, in_process, samverkan
 from SPARQLWrapper import JSON, POST, POSTDIRECTLY, TURTLE, URLENCODED, SPARQLWrapper
 
 from service.ingest.shipped import shipped_sources, sync
@@ -96,17 +96,16 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
 
 
 @pytest.fixture(scope="module")
-def service(virtuoso: Virtuoso, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def service(virtuoso: Virtuoso, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     """Our service with Virtuoso as its store; it loads the shipped data only if the catalogue says it changed."""
-    server = start_samverkan(
-        tmp_path_factory.mktemp("on-virtuoso"), "--query-url", virtuoso.sparql, "--update-url", virtuoso.sparql
-    )
-    yield server
-    server.stop()
+    with in_process(
+        tmp_path_factory.mktemp("on-virtuoso"), query_url=virtuoso.sparql, update_url=virtuoso.sparql
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def endpoint(service: Server) -> str:
+def endpoint(service: Client) -> str:
     return service.url + "/sparql"
 
 
@@ -130,14 +129,14 @@ def test_select_by_get_post_form_and_post_direct(endpoint: str, method: str, req
     assert [{k: v["value"] for k, v in row.items()} for row in rows] == [VASTERAS_ROW]
 
 
-def test_the_service_found_the_bulk_loaded_graphs_up_to_date(service: Server, virtuoso: Virtuoso) -> None:
+def test_the_service_found_the_bulk_loaded_graphs_up_to_date(service: Client, virtuoso: Virtuoso) -> None:
     """Had it reloaded a graph, the catalogue in Virtuoso would carry a later dcterms:modified than the export."""
     modified = (
         "SELECT ?g ?when WHERE { GRAPH <https://w3id.org/samverkan/graph/catalogue> { ?g dcterms:modified ?when } }"
     )
     exported = {(q.subject.value, q.object.value) for q in virtuoso.catalogue}
     assert {(row["g"], row["when"]) for row in select(virtuoso.sparql, PREFIXES + modified)} == exported
-    assert requests.get(service.url + "/health", timeout=30).json()["named_graphs"] == len(virtuoso.graphs)
+    assert service.get(service.url + "/health", timeout=30).json()["named_graphs"] == len(virtuoso.graphs)
 
 
 def test_the_default_graph_is_the_union_of_our_graphs_without_virtuosos_own(endpoint: str, virtuoso: Virtuoso) -> None:
@@ -235,15 +234,15 @@ SAVED_QUERIES = {
 
 
 @pytest.mark.parametrize("name", SAVED_QUERIES)
-def test_saved_queries_answer_as_on_the_embedded_store(name: str, service: Server, embedded_server: Server) -> None:
+def test_saved_queries_answer_as_on_the_embedded_store(name: str, service: Client, client: Client) -> None:
     """The saved queries listed in docs/remote-stores.md as giving Virtuoso's answers the same as Oxigraph's."""
 
-    def rows(server: Server) -> list[str]:
-        response = requests.get(f"{server.url}/api/queries/{name}{SAVED_QUERIES[name]}", headers={"Accept": "text/csv"})
+    def rows(server: Client) -> list[str]:
+        response = server.get(f"{server.url}/api/queries/{name}{SAVED_QUERIES[name]}", headers={"Accept": "text/csv"})
         assert response.status_code == 200, response.text
         return sorted(response.text.splitlines())
 
-    expected = rows(embedded_server)
+    expected = rows(client)
     assert len(expected) > 1
     assert rows(service) == expected
 

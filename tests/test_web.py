@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
+import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import Server
+import requests
+from conftest import Client, in_process, samverkan
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from service.config import Config
+from service.http import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -93,9 +101,10 @@ def result_rows(page: Page) -> list[str]:
 # --- the query editor ---------------------------------------------------------------------------------------
 
 
-def test_the_editor_runs_a_query_with_the_keyboard_and_shows_rows(page: Page, embedded_server: Server) -> None:
-    page.goto(embedded_server.url + "/?lang=en")
+def test_the_editor_runs_a_query_with_the_keyboard_and_shows_rows(page: Page, client: Client) -> None:
+    page.goto(client.url + "/?lang=en")
     expect(page.locator(".CodeMirror .cm-keyword").first).to_be_visible()  # syntax highlighting
+    expect(page.locator("#asset-notice")).to_be_hidden()  # its browser code loaded
     assert "PREFIX samv: <https://w3id.org/samverkan/ontology#>" in page.locator(".CodeMirror").evaluate(
         "e => e.CodeMirror.getValue()"
     )
@@ -120,8 +129,8 @@ def test_the_editor_runs_a_query_with_the_keyboard_and_shows_rows(page: Page, em
     expect(again.locator("#results table.results tbody tr")).to_have_count(10)
 
 
-def test_the_editor_offers_the_saved_queries_as_examples(page: Page, embedded_server: Server) -> None:
-    page.goto(embedded_server.url + "/?lang=en")
+def test_the_editor_offers_the_saved_queries_as_examples(page: Page, client: Client) -> None:
+    page.goto(client.url + "/?lang=en")
     page.select_option("#examples", "studies")
     assert "SELECT" in page.locator(".CodeMirror").evaluate("e => e.CodeMirror.getValue()")
     page.get_by_role("button", name="Run").click()
@@ -129,11 +138,9 @@ def test_the_editor_offers_the_saved_queries_as_examples(page: Page, embedded_se
     assert any("fiktiv-krisberedskap-2021" in row for row in result_rows(page))
 
 
-def test_results_download_as_csv_and_json(page: Page, embedded_server: Server, tmp_path: Path) -> None:
+def test_results_download_as_csv_and_json(page: Page, client: Client, tmp_path: Path) -> None:
     page.goto(
-        embedded_server.url
-        + "/?lang=en&query="
-        + "SELECT%20%3Fx%20WHERE%20%7B%20VALUES%20%3Fx%20%7B%201%202%203%20%7D%20%7D"
+        client.url + "/?lang=en&query=" + "SELECT%20%3Fx%20WHERE%20%7B%20VALUES%20%3Fx%20%7B%201%202%203%20%7D%20%7D"
     )
     expect(page.locator("#results table.results tbody tr")).to_have_count(3)
     with page.expect_download() as download:
@@ -146,13 +153,13 @@ def test_results_download_as_csv_and_json(page: Page, embedded_server: Server, t
     assert '"vars":["x"]' in Path(download.value.path()).read_text().replace(" ", "")
 
 
-def test_ten_thousand_rows_render_page_by_page(page: Page, embedded_server: Server) -> None:
+def test_ten_thousand_rows_render_page_by_page(page: Page, client: Client) -> None:
     digits = "{ 0 1 2 3 4 5 6 7 8 9 }"
     query = (
         f"SELECT ?n WHERE {{ VALUES ?a {digits} VALUES ?b {digits} VALUES ?c {digits} VALUES ?d {digits} "
         "BIND(1000 * ?a + 100 * ?b + 10 * ?c + ?d AS ?n) } ORDER BY ?n"
     )
-    page.goto(embedded_server.url + "/?lang=en")
+    page.goto(client.url + "/?lang=en")
     set_query(page, query)
     page.get_by_role("button", name="Run").click()
     caption = page.locator("#results caption")
@@ -167,8 +174,8 @@ def test_ten_thousand_rows_render_page_by_page(page: Page, embedded_server: Serv
     expect(caption).to_contain_text(f"rows 1,001{DASH}2,000")
 
 
-def test_a_bad_query_is_explained(page: Page, embedded_server: Server) -> None:
-    page.goto(embedded_server.url + "/?lang=en")
+def test_a_bad_query_is_explained(page: Page, client: Client) -> None:
+    page.goto(client.url + "/?lang=en")
     set_query(page, "SELECT ?x WHERE { ?x ?y }")
     page.get_by_role("button", name="Run").click()
     alert = page.get_by_role("alert")
@@ -178,12 +185,12 @@ def test_a_bad_query_is_explained(page: Page, embedded_server: Server) -> None:
     assert result_rows(page) == []
 
 
-def test_a_query_that_runs_too_long_is_explained(page: Page, embedded_server: Server) -> None:
+def test_a_query_that_runs_too_long_is_explained(page: Page, client: Client) -> None:
     # The page sends the query as it is; on its way it gets the protocol's `timeout` parameter (1 s), so the
     # service's own time limit stops it without a server started for this test.
     page.route("**/sparql", lambda route: route.continue_(post_data=route.request.post_data + "&timeout=1"))
     many = "{ " + " ".join(str(i) for i in range(300)) + " }"
-    page.goto(embedded_server.url + "/?lang=en")
+    page.goto(client.url + "/?lang=en")
     set_query(page, f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?a {many} VALUES ?b {many} VALUES ?c {many} }}")
     page.get_by_role("button", name="Run").click()
     alert = page.get_by_role("alert")
@@ -195,8 +202,8 @@ def test_a_query_that_runs_too_long_is_explained(page: Page, embedded_server: Se
 # --- saved queries, comparison, resources -----------------------------------------------------------------
 
 
-def test_a_saved_query_runs_with_a_parameter_and_shows_its_chart(page: Page, embedded_server: Server) -> None:
-    page.goto(embedded_server.url + "/queries?lang=en")
+def test_a_saved_query_runs_with_a_parameter_and_shows_its_chart(page: Page, client: Client) -> None:
+    page.goto(client.url + "/queries?lang=en")
     page.get_by_label("Search the queries").fill("sectors")
     visible = page.locator("#query-list > li:visible")
     expect(visible.first).to_be_visible()
@@ -227,8 +234,8 @@ def test_a_saved_query_runs_with_a_parameter_and_shows_its_chart(page: Page, emb
     assert curl.startswith("curl 'http://127.0.0.1:") and "Accept: text/csv" in curl
 
 
-def test_the_comparison_shows_two_studies_side_by_side(page: Page, embedded_server: Server, tmp_path: Path) -> None:
-    page.goto(embedded_server.url + "/compare?lang=en")
+def test_the_comparison_shows_two_studies_side_by_side(page: Page, client: Client, tmp_path: Path) -> None:
+    page.goto(client.url + "/compare?lang=en")
     page.get_by_label(
         "Fictional example study: Municipal leaders on collaboration in focus groups, spring 2011"
     ).check()
@@ -255,11 +262,61 @@ def test_the_comparison_shows_two_studies_side_by_side(page: Page, embedded_serv
     saved = tmp_path / "compare.csv"
     download.value.save_as(saved)
     header = next(csv.reader(saved.open()))
-    assert f"{STUDIES[0]} count" in header and f"{STUDIES[1]} percent" in header
+    assert f"{STUDIES[0]} count" in header and f"{STUDIES[1]} share" in header
 
 
-def test_a_municipality_page_shows_its_county_and_leads_there(page: Page, embedded_server: Server) -> None:
-    page.goto(embedded_server.url + "/id/kommun/1980?lang=sv")
+@pytest.fixture(scope="module")
+def released_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """Our service on a store on disk, whose data is a release (made while it runs, as an operator would)."""
+    folder = tmp_path_factory.mktemp("released")
+    with in_process(folder, store_path=str(folder / "store")) as server:
+        made = subprocess.run(
+            samverkan("release", "--store", str(folder / "store"), "--note", "browser test"),
+            capture_output=True,
+            text=True,
+        )
+        assert made.returncode == 0, made.stderr
+        yield server
+
+
+def test_a_comparison_on_a_release_has_error_bars_and_can_be_cited(page: Page, released_server: Client) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(released_server.url + "/compare?lang=en&dimension=sector&" + "&".join(f"study={s}" for s in STUDIES))
+    chart = page.locator("#compare-chart")
+    expect(chart).to_be_visible()
+    drawn = chart.evaluate(
+        """c => { const chart = Chart.getChart(c);
+                  return { plugins: chart.config.plugins.map(p => p.id),
+                           bars: chart.data.datasets.map(d => d.data.map((v, i) => [d.errorBars[i][0], v,
+                                                                                 d.errorBars[i][1]])) }; }"""
+    )
+    assert "samverkanErrorBars" in drawn["plugins"]
+    assert all(low <= value <= high for bars in drawn["bars"] for low, value, high in bars)
+    assert "%" in page.locator("#compare-table tbody tr").first.inner_text()
+    cite = page.get_by_role("link", name="Cite this")
+    expect(cite).to_be_visible()
+    page.get_by_role("button", name="Copy BibTeX").click()
+    expect(page.locator("#cite-box [role=status]")).to_have_text("BibTeX copied.")
+    assert page.evaluate("navigator.clipboard.readText()").startswith(
+        "@misc{samverkan-compare-studies-side-by-side-v1-"
+    )
+    screenshot(page, "compare-cite", top="#comparison-heading")
+    cite.click()
+    expect(page.locator("#cite-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    expect(page.locator("#cite-bibtex")).to_contain_text("@misc{")
+
+
+def test_a_saved_query_says_how_to_cite_it_or_to_make_a_release(
+    page: Page, released_server: Client, client: Client
+) -> None:
+    page.goto(released_server.url + "/queries/partner-sectors-by-study?lang=en")
+    expect(page.get_by_role("link", name="Cite this")).to_have_attribute("href", re.compile(r"/cite/.*/v1"))
+    page.goto(client.url + "/queries/partner-sectors-by-study?lang=en")
+    expect(page.locator("#cite-box")).to_contain_text("Make a release to cite this")
+
+
+def test_a_municipality_page_shows_its_county_and_leads_there(page: Page, client: Client) -> None:
+    page.goto(client.url + "/id/kommun/1980?lang=sv")
     expect(page.get_by_role("heading", level=1)).to_have_text("Västerås")
     county = page.get_by_role("row", name="län").get_by_role("link", name="Västmanlands län")
     expect(county).to_be_visible()
@@ -269,20 +326,20 @@ def test_a_municipality_page_shows_its_county_and_leads_there(page: Page, embedd
     expect(page.locator("#incoming ~ table").get_by_role("link", name="Västerås", exact=True)).to_be_visible()
 
 
-def test_the_ontology_page_has_its_diagram_and_documentation(page: Page, embedded_server: Server) -> None:
-    page.goto(embedded_server.url + "/ontology?lang=en")
+def test_the_ontology_page_has_its_diagram_and_documentation(page: Page, client: Client) -> None:
+    page.goto(client.url + "/ontology?lang=en")
     diagram = page.locator(".diagram svg")
     expect(diagram).to_be_visible()
     diagram.get_by_role("link", name="municipality", exact=True).click()
     assert urlsplit(page.url).fragment == "Municipality"
     expect(page.locator("#Municipality")).to_be_in_viewport()
-    page.goto(embedded_server.url + "/ontology?lang=en#diagram")
+    page.goto(client.url + "/ontology?lang=en#diagram")
     page.locator(".diagram").evaluate("element => { element.scrollLeft = 0; }")
     screenshot(page, "ontology")
 
 
-def test_the_language_switch_is_remembered(page: Page, embedded_server: Server) -> None:
-    page.goto(embedded_server.url + "/?lang=sv")
+def test_the_language_switch_is_remembered(page: Page, client: Client) -> None:
+    page.goto(client.url + "/?lang=sv")
     expect(page.get_by_role("link", name="Frågeeditor")).to_be_visible()
     page.get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Query editor")
@@ -295,9 +352,9 @@ def test_the_language_switch_is_remembered(page: Page, embedded_server: Server) 
     "path", ["/", "/queries/partner-types-by-municipality", "/compare", "/id/kommun/1980", "/ontology"]
 )
 def test_every_form_field_has_a_label_and_the_content_is_reachable_by_keyboard(
-    page: Page, embedded_server: Server, path: str
+    page: Page, client: Client, path: str
 ) -> None:
-    page.goto(embedded_server.url + path)
+    page.goto(client.url + path)
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('input, select, textarea')]
              .filter(e => e.type !== 'hidden' && e.getClientRects().length > 0)
@@ -310,3 +367,62 @@ def test_every_form_field_has_a_label_and_the_content_is_reachable_by_keyboard(
     assert page.evaluate("document.activeElement.className") == "skip-link"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+# --- browser code that is missing -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def without_browser_code(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Our app, in a thread, with an empty node_modules: as after `pip install -e .` without `npm ci`."""
+    tmp = tmp_path_factory.mktemp("no-node-modules")
+    (tmp / "node_modules").mkdir()
+    config = Config(
+        store_path=str(tmp / "store"), load_shipped_data=False, query_workers=1, browser_assets=tmp / "node_modules"
+    )
+    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def test_an_editor_without_its_browser_code_says_so_and_still_runs_queries(
+    page: Page, without_browser_code: str
+) -> None:
+    page.goto(without_browser_code + "/?lang=en")
+    notice = page.locator("#asset-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("(yasgui.min.css, yasgui.min.js)")  # the style sheet and the script
+    expect(notice).to_contain_text("the query editor is a plain text box")
+    expect(notice.locator("code")).to_have_text(["scripts/setup", "npm ci", "python -m build"])
+    page.get_by_label("SPARQL query").fill("SELECT ?x WHERE { VALUES ?x { 1 2 3 } }")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#status")).to_contain_text("rows in")
+    assert len(result_rows(page)) == 3
+
+
+def test_a_saved_query_without_chart_js_says_so_in_swedish(page: Page, without_browser_code: str) -> None:
+    page.goto(without_browser_code + "/queries/forms-by-study?lang=sv")
+    notice = page.locator("#asset-notice")
+    expect(notice).to_contain_text("(chart.umd.min.js), så inga diagram ritas")
+    expect(notice).to_contain_text("Åtgärd: kör scripts/setup")
+    expect(page.locator("#status")).to_contain_text("rader")  # the query ran and its table is shown
+
+
+def test_the_api_page_without_swagger_ui_says_so(page: Page, without_browser_code: str) -> None:
+    page.goto(without_browser_code + "/api/docs")
+    notice = page.locator("#assets-missing")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("run scripts/setup in the repository (it runs npm ci)")
+
+
+def test_a_missing_asset_answers_with_the_command_that_fixes_it(without_browser_code: str) -> None:
+    for url, status in (("/assets/yasgui.min.js", 404), ("/api/docs/swagger-ui-bundle.js", 503)):
+        answer = requests.get(without_browser_code + url, timeout=30)
+        assert answer.status_code == status
+        message = answer.json()["message"] if status == 503 else answer.text
+        assert "is missing" in message or "is not installed" in message
+        assert "run scripts/setup in the repository (it runs `npm ci`)" in message
+        assert "python -m build" in message

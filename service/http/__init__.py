@@ -12,10 +12,10 @@ from flask import Flask
 from flask_cors import CORS
 
 from service.config import Config
-from service.http import api, graph_store, health, sparql, update
+from service.http import api, graph_store, health, publish, sparql, update
 from service.http.context import EXTENSION
 from service.http.errors import register_error_handlers
-from service.http.pages import resources, web
+from service.http.pages import cite, resources, web
 from service.http.pages.rendering import PAGES, setup_pages
 from service.runtime import open_services
 from service.store import Store
@@ -26,6 +26,7 @@ EXPOSED_HEADERS = [
     "ETag",
     "Link",
     "Samverkan-Cache",
+    "Samverkan-Release",
     "Samverkan-Query-Version",
     "Samverkan-Rows",
     "Samverkan-Offset",
@@ -52,6 +53,16 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Flas
     )
     register_error_handlers(app)
     setup_pages(app)
-    for blueprint in (sparql.bp, update.bp, graph_store.bp, api.bp, health.bp, web.bp, resources.bp):
+    for blueprint in (
+        sparql.bp,
+        update.bp,
+        graph_store.bp,
+        api.bp,
+        publish.bp,
+        health.bp,
+        web.bp,
+        resources.bp,
+        cite.bp,
+    ):
         app.register_blueprint(blueprint)
     return app

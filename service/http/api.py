@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, jsonify, request, send_from_directory, url_for
 from werkzeug.datastructures import MultiDict
 
-from service.config import PROJECT_ROOT
 from service.executor import QueryJob
 from service.http.answers import answer, respond
 from service.http.auth import require_write_token
@@ -25,16 +24,17 @@ from service.http.params import (
     version_parameter,
     whole_number,
 )
+from service.http.release_marks import mark
 from service.http.saved import definition, find
+from service.ingest.codebook import LANGUAGES
 from service.openapi import openapi_document
 from service.parameters import ParameterError, allowed_values, arguments, bind
+from service.provenance import provenance
 from service.saved_queries import HEADER_KEYS, QueryFileError, header_text
+from service.shipped_files import ASSETS_FIX, SWAGGER_FILES, SWAGGER_UI
 from service.store import QuerySyntaxError
 
 bp = Blueprint("api", __name__)
-
-SWAGGER_UI = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
-SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
 
 
 # --- The catalogue -----------------------------------------------------------------------------------------
@@ -86,9 +86,10 @@ def run_query(name: str) -> Response:
     query = find(name, version_parameter(params))
     given = {key: params.getlist(key) for key in params}
     try:
-        sparql = bind(query.text, arguments(query.parameters, given, services().candidates()))
+        bindings = arguments(query.parameters, given, services().candidates())
     except ParameterError as error:
         abort(400, str(error))
+    sparql = bind(query.text, bindings)
     max_rows = services().config.max_rows
     limit = min(whole_number(params, "limit", 1) or max_rows, max_rows)
     offset = whole_number(params, "offset", 0) or 0
@@ -118,7 +119,7 @@ def run_query(name: str) -> Response:
             links.append(page_link(params, max(0, offset - limit), limit, "prev"))
         if links:
             response.headers["Link"] = ", ".join(links)
-    return response
+    return mark(response, provenance(services(), query, bindings))
 
 
 # --- Saving a researcher's query ---------------------------------------------------------------------------
@@ -176,6 +177,20 @@ def save_query() -> Response:
     return response
 
 
+# --- Our codebook ------------------------------------------------------------------------------------------
+
+
+@bp.get("/api/codebook.qdc")
+def codebook() -> Response:
+    """Our vocabularies as a REFI-QDA codebook to import into NVivo, ATLAS.ti or MAXQDA before coding."""
+    language = request.args.get("language", "sv")
+    if language not in LANGUAGES:
+        abort(400, f"Parameter 'language': '{language}' is not one of the allowed values: {', '.join(LANGUAGES)}.")
+    response = Response(services().schema.codebook.qdc(language), mimetype="application/xml")
+    response.headers["Content-Disposition"] = f"attachment; filename=samverkan-codebook-{language}.qdc"
+    return response
+
+
 # --- The API document and its page -------------------------------------------------------------------------
 
 
@@ -193,6 +208,7 @@ def docs_page() -> Response:
 def docs_asset(filename: str) -> Response:
     if filename not in SWAGGER_FILES:
         abort(404, f"No such file: {filename}.")
-    if not (SWAGGER_UI / filename).is_file():
-        abort(503, "The API page's assets are missing: run scripts/setup (it installs swagger-ui-dist from npm).")
-    return send_from_directory(SWAGGER_UI, filename, max_age=3600)
+    folder = services().config.browser_assets / SWAGGER_UI
+    if not (folder / filename).is_file():
+        abort(503, f"The API page's browser code ({SWAGGER_UI}/{filename}) is missing: {ASSETS_FIX}.")
+    return send_from_directory(folder, filename, max_age=3600)

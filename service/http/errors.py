@@ -9,9 +9,12 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
+from service.citation import CitationError, CitationMismatch
 from service.comparison import ComparisonUnavailable
 from service.fetch_policy import FetchRefused
 from service.formats import NotAcceptable
+from service.provenance import UnknownQuery
+from service.releases import ReleaseGone, ReleasesUnsupported, UnknownRelease
 from service.store import QueryTimeoutError, StoreError
 
 
@@ -49,6 +52,25 @@ def register_error_handlers(app: Flask) -> None:
     def too_long(error: QueryTimeoutError) -> Response:
         """A query past its time limit: the request asked for more than the service gives, so a 4xx."""
         return error_response(422, str(error))
+
+    @app.errorhandler(ReleaseGone)
+    def gone(error: ReleaseGone) -> Response:
+        return error_response(410, str(error))
+
+    @app.errorhandler(UnknownRelease)
+    @app.errorhandler(UnknownQuery)
+    @app.errorhandler(ReleasesUnsupported)
+    def no_release(error: Exception) -> Response:
+        return error_response(404, str(error))
+
+    @app.errorhandler(CitationError)
+    def not_citable(error: CitationError) -> Response:
+        return error_response(422, str(error))
+
+    @app.errorhandler(CitationMismatch)
+    def mismatch(error: CitationMismatch) -> Response:
+        """The rows computed again differ from the cited ones: never other rows in their place."""
+        return error_response(500, str(error))
 
     @app.errorhandler(StoreError)
     @app.errorhandler(ComparisonUnavailable)

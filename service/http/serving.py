@@ -24,8 +24,8 @@ from service.store import memory_folder
 def prepare_store(config: Config) -> str | None:
     """Load what changed in ontology/ and data/; returns an error message for the researcher, or None."""
     from service.ingest import DataFileError
-    from service.runtime import load_shipped_data, open_store
-    from service.store import StoreError
+    from service.runtime import load_shipped_data
+    from service.store import StoreError, open_store
 
     try:
         load_shipped_data(config, open_store(config))

@@ -1,7 +1,9 @@
-"""The SPARQL 1.1 Protocol, query operation, at /sparql (https://www.w3.org/TR/sparql11-protocol/).
+"""The SPARQL 1.1 Protocol, query operation, at /sparql (https://www.w3.org/TR/sparql11-protocol/), and the
+same on a data release's snapshot at /releases/<id>/sparql.
 
 GET, POST form-encoded and POST direct; the dataset from `default-graph-uri`/`named-graph-uri`;
 results by content negotiation or a `format` parameter; the service description for a bare GET.
+Every answer says which release its data equals (`Samverkan-Release`, service/http/release_marks.py).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from service.formats import GRAPH_FORMATS, RESULT_FORMATS
 from service.http.answers import answer, respond
 from service.http.context import services
 from service.http.params import DIRECT, UPDATE, absolute_iri, protocol_parameters, requested_format, seconds_parameter
+from service.http.release_marks import mark
 from service.namespaces import RDF_TYPE
-from service.store import Dataset, GraphResult, QuerySyntaxError
+from service.provenance import on_release, provenance, release_snapshot
+from service.store import Dataset, GraphResult, QuerySyntaxError, SnapshotStore
 
 bp = Blueprint("sparql", __name__)
 
@@ -51,10 +55,22 @@ def _parameters(req: Request) -> tuple[MultiDict[str, str], str | None]:
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
+    return mark(query_operation(), provenance(services()))
+
+
+@bp.route("/releases/<release>/sparql", methods=["GET", "POST"])
+def release_sparql(release: str) -> Response:
+    """The protocol on a release's snapshot: the data a citation was computed on stays open to any query."""
+    found, snapshot = release_snapshot(services(), release)
+    return mark(query_operation(snapshot), on_release(found))
+
+
+def query_operation(snapshot: str | None = None) -> Response:
+    """The query operation on the store, or on a release's snapshot."""
     params, query = _parameters(request)
     if query is None:
         if request.method in ("GET", "HEAD") and not params:
-            return service_description(params)
+            return service_description(params, snapshot)
         given = ", ".join(sorted(params)) or "an empty body"
         abort(
             400,
@@ -75,6 +91,7 @@ def sparql() -> Response:
         format=requested_format(params),
         accept=request.headers.get("Accept", ""),
         timeout=seconds_parameter(params),
+        snapshot=snapshot,
     )
     try:
         return respond(answer(job))
@@ -87,7 +104,7 @@ def sparql() -> Response:
 SD = "http://www.w3.org/ns/sparql-service-description#"
 
 
-def service_description(params: MultiDict[str, str]) -> Response:
+def service_description(params: MultiDict[str, str], snapshot: str | None = None) -> Response:
     """The SPARQL 1.1 Service Description of this endpoint: languages, formats, and the named graphs."""
 
     def sd(term: str) -> ox.NamedNode:
@@ -113,7 +130,7 @@ def service_description(params: MultiDict[str, str]) -> Response:
     ]
     for fmt in RESULT_FORMATS + GRAPH_FORMATS:
         triples.append(ox.Triple(endpoint, sd("resultFormat"), ox.NamedNode(fmt.iri)))
-    for graph in services().store.named_graphs():
+    for graph in (SnapshotStore(snapshot) if snapshot else services().store).named_graphs():
         node = ox.BlankNode()
         triples += [
             ox.Triple(dataset, sd("namedGraph"), node),

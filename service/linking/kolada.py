@@ -33,15 +33,15 @@ import requests
 
 from service import __version__
 from service.catalogue import GraphContent, replace_graphs
-from service.config import PROJECT_ROOT
 from service.ingest import DataFileError, read_rdf
 from service.namespaces import BASE, GRAPH, ID, ONTOLOGY, PREFIXES, RDF_TYPE, XSD, municipality_iri
+from service.shipped_files import ROOT
 from service.store import Store
 
 KOLADA_API = "https://api.kolada.se/v3"
 KOLADA = BASE + "kolada#"  # the Data Cube component properties used for Kolada data
 GRAPH_KOLADA_STRUCTURE = GRAPH + "kolada"
-STRUCTURE_FILE = PROJECT_ROOT / "ontology" / "kolada-cube.ttl"
+STRUCTURE_FILE = ROOT / "ontology" / "kolada-cube.ttl"
 STRUCTURE = ID + "kolada/structure"
 KPI_SCHEME = ID + "kolada/kpi"
 GENDER_SCHEME = ID + "kolada/gender"
@@ -424,7 +424,7 @@ def import_pages(store: Store, pages: Sequence[Page]) -> tuple[list[Imported], i
     if not data.kpi_ids():
         raise DataFileError(where, "holds no Kolada values or KPIs")
     shared = structure().triples
-    source = str(STRUCTURE_FILE.relative_to(PROJECT_ROOT))
+    source = str(STRUCTURE_FILE.relative_to(ROOT))
     contents = [GraphContent(GRAPH_KOLADA_STRUCTURE, shared, [source], _digest(shared), "Kolada: Data Cube structure")]
     imported = []
     for kpi in data.kpi_ids():

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 
-from service.formats import JSON_TWIN, PAGE_FORMATS, Format, negotiate
+from service.formats import JSON_TWIN, PAGE_FORMATS, Format, NotAcceptable, negotiate
 from service.http.context import services
 from service.labels import LANGUAGES, Labels, labels_of
 from service.namespaces import GRAPH, ID, ONTOLOGY, ONTOLOGY_IRI, PREFIXES, curie
@@ -124,9 +124,20 @@ def json_url() -> str:
     return this_page(format="json", lang=None)
 
 
+def wants_twin(status: int) -> bool:
+    """JSON rather than HTML. A format no page has is refused (406), except on an error page: a 404 asked for as
+    Turtle stays a 404, in HTML."""
+    try:
+        return page_format() == JSON_TWIN
+    except NotAcceptable:
+        if status < 400:
+            raise
+        return False
+
+
 def render_page(template: str, twin: Mapping[str, Any], status: int = 200, **context: Any) -> Response:
     """The page in HTML, or its data as JSON when that is what the client asked for."""
-    if page_format() == JSON_TWIN:
+    if wants_twin(status):
         response = jsonify(twin)
     else:
         lang = page_language()

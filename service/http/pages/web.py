@@ -1,40 +1,32 @@
 """The researcher's web pages: the query editor at `/`, the saved-query gallery and the study comparison.
 
 Every page is rendered on the server in Swedish or English and has a JSON twin (rendering.py).
-Third-party browser code comes from node_modules,
-installed from the npm registry by scripts/setup, through `/assets/…`, which serves only the files
-named in VENDOR_ASSETS: the pages load nothing from any other host.
+Third-party browser code comes from node_modules (installed from the npm registry by scripts/setup, or carried
+by the wheel: service/shipped_files.py) through `/assets/…`, which serves only the files named in VENDOR_ASSETS:
+the pages load nothing from any other host. A page whose browser code did not load says so (static/common.js).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, request, send_file, url_for
 
-from service.comparison import COMPARE_QUERY, DIMENSIONS, STUDY, compare_studies
-from service.config import PROJECT_ROOT
+from service.comparison import CODED_DIMENSIONS, COMPARE_QUERY, DIMENSIONS, STUDY, coding_coverage, compare_studies
 from service.http.context import services
 from service.http.pages.rendering import labels, page_language, remember_language, render_page, translate
+from service.http.release_marks import cite_url, mark
 from service.http.saved import definition, find
 from service.labels import pick
 from service.namespaces import BASE, PREFIXES
 from service.parameters import ParameterError, allowed_values
+from service.provenance import provenance
 from service.saved_queries import Catalogue, SavedQuery
+from service.shipped_files import ASSETS_FIX, VENDOR_ASSETS
 
 bp = Blueprint("web", __name__)
 bp.after_request(remember_language)
-
-NODE_MODULES = PROJECT_ROOT / "node_modules"
-
-# The only files of node_modules the pages may load: name under /assets/ -> path under node_modules/.
-VENDOR_ASSETS: Mapping[str, str] = {
-    "yasgui.min.js": "@zazuko/yasgui/build/yasgui.min.js",
-    "yasgui.min.css": "@zazuko/yasgui/build/yasgui.min.css",
-    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
-}
 
 # --- third-party assets ---------------------------------------------------------------------------------------
 
@@ -44,9 +36,9 @@ def vendor_asset(name: str) -> Response:
     relative = VENDOR_ASSETS.get(name)
     if relative is None:
         abort(404, f"/assets/ serves only {', '.join(sorted(VENDOR_ASSETS))}.")
-    path = NODE_MODULES / relative
+    path = services().config.browser_assets / relative
     if not path.is_file():
-        abort(404, f"{relative} is not installed: run scripts/setup (it runs `npm ci`).")
+        abort(404, f"{relative} is not installed: {ASSETS_FIX}.")
     return send_file(path, max_age=24 * 3600)
 
 
@@ -114,11 +106,16 @@ def gallery_entry(query: SavedQuery) -> dict[str, Any]:
     }
 
 
+def codebook_url() -> str:
+    """Our codebook (REFI-QDA) with labels in the page's language."""
+    return url_for("api.codebook", language=page_language())
+
+
 @bp.get("/queries")
 def gallery() -> Response:
     queries = saved_queries().latest()
     tags = sorted({tag for query in queries for tag in query.tags}, key=str.casefold)
-    twin = {"queries": [gallery_entry(q) for q in queries], "tags": tags}
+    twin = {"queries": [gallery_entry(q) for q in queries], "tags": tags, "codebook": codebook_url()}
     return render_page("gallery.html", twin, active="gallery", selected=None)
 
 
@@ -130,6 +127,7 @@ def saved_query(name: str) -> Response:
     twin = {
         "queries": [gallery_entry(q) for q in catalogue.latest()],
         "tags": tags,
+        "codebook": codebook_url(),
         "query": definition(query, catalogue.queries[query.name]),
         "choices": parameter_choices(query),
         "given": {key: request.args.getlist(key) for key in request.args if key not in ("lang", "format")},
@@ -160,9 +158,11 @@ def compare() -> Response:
         "chosen": {"studies": study_ids, "dimension": dimension},
         "query": url_for("web.saved_query", name=COMPARE_QUERY),
         "comparison": None,
+        "coverage": None,
         "error": None,
     }
     status = 200
+    found = provenance(services())
     if dimension not in DIMENSIONS:
         twin["error"] = translate("compare_bad_dimension", given=dimension, allowed=", ".join(DIMENSIONS))
         status = 400
@@ -172,16 +172,22 @@ def compare() -> Response:
     elif study_ids:
         try:
             comparison = compare_studies(services(), study_ids, dimension, page_language())
+            coded = (dimension,) if dimension in CODED_DIMENSIONS else CODED_DIMENSIONS
+            coverage = coding_coverage(services(), study_ids, coded)
         except ParameterError as error:
             twin["error"] = str(error)
             status = 400
         else:
+            found = provenance(services(), comparison.query, comparison.bindings)
             if request.args.get("format") == "csv":
                 response = Response(comparison.csv(), mimetype="text/csv")
                 response.headers["Content-Disposition"] = f'attachment; filename="compare-{dimension}.csv"'
-                return response
+                return mark(response, found)
             twin["comparison"] = comparison.as_json()
+            twin["coverage"] = coverage.as_json()
+            twin["release"] = found.as_json()
+            twin["cite"] = cite_url(found.cite) if found.cite else None
             api_args = [("study", sid) for sid in study_ids] + [("dimension", dimension), ("format", "csv")]
             twin["api_csv"] = url_for("api.run_query", name=COMPARE_QUERY) + "?" + urlencode(api_args)
             twin["csv"] = url_for("web.compare", study=study_ids, dimension=dimension, format="csv")
-    return render_page("compare.html", twin, status=status, active="compare")
+    return mark(render_page("compare.html", twin, status=status, active="compare"), found)

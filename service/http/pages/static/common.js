@@ -309,5 +309,31 @@ const Samverkan = (() => {
     }
   }
 
+  /** Browser code from /assets/ that did not load (node_modules not installed): say so in words, with the fix,
+      at the top of the page; the page's own scripts go on without it (a plain text box, no chart). */
+  function reportMissingAssets() {
+    const notice = document.getElementById("asset-notice");
+    const missing = [...document.querySelectorAll("[data-asset]")].filter((element) =>
+      element.tagName === "LINK" ? !(element.sheet && element.sheet.cssRules.length) : !window[element.dataset.global]
+    );
+    if (!notice || !missing.length) return;
+    const title = document.createElement("p");
+    title.className = "error-title";
+    title.textContent = t("assets_missing", {
+      files: missing.map((element) => element.dataset.asset).join(", "),
+      effect: [...new Set(missing.map((element) => t(element.dataset.effect)))].join("; "),
+    });
+    const fix = document.createElement("p");
+    t("assets_fix").split("`").forEach((part, index) => {
+      if (index % 2 === 0) return fix.append(part);
+      const code = document.createElement("code");
+      code.textContent = part;
+      fix.append(code);
+    });
+    notice.replaceChildren(title, fix);
+    notice.hidden = false;
+  }
+  reportMissingAssets();
+
   return { t, formatNumber, localHref, curie, termNode, fetchQuery, showError, download, button, ResultsTable, showAnswer, copyText, prefixes };
 })();

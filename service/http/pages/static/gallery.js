@@ -40,6 +40,7 @@
   const query = JSON.parse(dataElement.textContent);
   const form = document.getElementById("parameter-form");
   const status = document.getElementById("status");
+  const citeBox = document.getElementById("cite-box");
   const errorBox = document.getElementById("error");
   const results = document.getElementById("results");
   const chartBox = document.getElementById("chart-box");
@@ -97,6 +98,7 @@
     form.setAttribute("aria-busy", "true");
     errorBox.hidden = true;
     downloads.hidden = true;
+    citeBox.hidden = true;
     status.textContent = t("running");
     const params = parameters();
     showReuse(params);
@@ -115,6 +117,8 @@
         statusText: response.statusText,
         type: (response.headers.get("Content-Type") || "").split(";")[0].trim(),
         truncated: response.headers.get("Samverkan-Truncated"),
+        cite: SamverkanCite.citeAs(response.headers.get("Link")),
+        release: response.headers.get("Samverkan-Release"),
         text: await response.text(),
         seconds: (performance.now() - started) / 1000,
       };
@@ -151,6 +155,7 @@
     };
     jsonLink.parentElement.hidden = isGraph;
     downloads.hidden = false;
+    if (query.form === "select") SamverkanCite.show(citeBox, answer.cite, answer.release);
   }
 
   form.addEventListener("submit", (event) => {
