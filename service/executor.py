@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import multiprocessing
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Protocol
 
+import orjson
 import pyoxigraph as ox
 
 from service.fetch_policy import check_service_calls
@@ -128,17 +129,17 @@ class Executor(Protocol):
 Binding = dict[str, dict[str, str]]  # one row of SPARQL 1.1 JSON results: variable -> term
 
 
-def select(executor: Executor, sparql: str, snapshot: str | None = None) -> list[Binding]:
+def select(run: Callable[[QueryJob], Answer], sparql: str, snapshot: str | None = None) -> list[Binding]:
     """Every row of a SELECT the service runs for itself (lookups, pages), as SPARQL JSON bindings.
 
-    Run by the executor like any other query, page by page when the service's row cap is below the
-    answer's size, so a page or a parameter's list of values is never silently cut short.
-    `snapshot`: run on a release's snapshot instead of the store.
+    `run` answers a job under the service's limits (an Executor's run, or Services.answer's cached one),
+    page by page when the service's row cap is below the answer's size, so a page or a parameter's list of
+    values is never silently cut short. `snapshot`: run on a release's snapshot instead of the store.
     """
     found: list[Binding] = []
     while True:
-        answer = executor.run(QueryJob(sparql, format="json", offset=len(found), snapshot=snapshot))
-        found += json.loads(answer.body)["results"]["bindings"]
+        answer = run(QueryJob(sparql, format="json", offset=len(found), snapshot=snapshot))
+        found += orjson.loads(answer.body)["results"]["bindings"]
         if not answer.truncated or not answer.rows:
             return found
 

@@ -7,6 +7,7 @@ negotiation is core, not HTTP: a query worker chooses the format once it knows t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -82,7 +83,17 @@ def negotiate(candidates: Sequence[Format], requested: str | None, accept: str |
     """Pick the format: an explicit `format` parameter (or a Content-Type) first, then `Accept`, then the
     first candidate. Where two candidates share a name, the earlier wins (a page's JSON before JSON-LD)."""
     if isinstance(accept, str):
-        accept = parse_accept_header(accept, MIMEAccept)
+        return _negotiated(tuple(candidates), requested, accept)
+    return _negotiate(candidates, requested, accept)
+
+
+@functools.lru_cache(maxsize=512)
+def _negotiated(candidates: tuple[Format, ...], requested: str | None, accept: str) -> Format:
+    """`negotiate` for an Accept header as sent: kept, as clients send the same few headers on every request."""
+    return _negotiate(candidates, requested, parse_accept_header(accept, MIMEAccept))
+
+
+def _negotiate(candidates: Sequence[Format], requested: str | None, accept: MIMEAccept) -> Format:
     if requested:
         wanted = requested.strip().lower()
         for fmt in candidates:

@@ -12,6 +12,7 @@ IRI, with the lookup queries in service/lookups/.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -349,8 +350,11 @@ class NoWhereGroup(ValueError):
     """The query has no WHERE group that VALUES could be put into."""
 
 
+@functools.lru_cache(maxsize=256)
 def where_group_start(sparql: str) -> int:
     """The offset just after the `{` that opens the query's outermost WHERE group.
+
+    Kept per text (a saved query is bound on every request, and tokenising it was half the time of a warm one).
 
     Found by tokens (strings, IRIs and comments are whole tokens): the first `{` at nesting depth 0 (for
     CONSTRUCT the second, after the template), not inside parentheses (`SELECT (EXISTS { … } AS ?x)`).

@@ -15,7 +15,7 @@ from functools import cached_property
 from service.caching import CachedAnswer, ResultCache, etag_for
 from service.citation import CitationArchive
 from service.config import Config
-from service.executor import Binding, Executor, InlineExecutor, Limits, QueryJob, WorkerPoolExecutor, select
+from service.executor import Answer, Binding, Executor, InlineExecutor, Limits, QueryJob, WorkerPoolExecutor, select
 from service.fetch_policy import calls_service
 from service.ingest.schema import Schema
 from service.ingest.shipped import BuildCache, shipped_sources, sync
@@ -78,8 +78,14 @@ class Services:
         return Schema(self.config.data_root)
 
     def select(self, sparql: str, snapshot: str | None = None) -> list[Binding]:
-        """A SELECT the service runs for itself, every row (service/executor.py `select`)."""
-        return select(self.executor, sparql, snapshot)
+        """A SELECT the service runs for itself (pages, lookups), every row (service/executor.py `select`),
+        through the result cache: a page's queries for labels and graphs repeat from page to page."""
+        return select(self._answered, sparql, snapshot)
+
+    def _answered(self, job: QueryJob) -> Answer:
+        found = self.answer(job).answer
+        assert found is not None  # only a client's If-None-Match gives none
+        return found
 
     def candidates(self) -> Candidates:
         """What parameters may name (municipalities, studies, concepts …), looked up once per data version;

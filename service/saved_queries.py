@@ -20,9 +20,10 @@ Curated queries live in queries/; researchers' own in a folder of their own as N
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -428,20 +429,22 @@ class Catalogue:
 Fingerprint = tuple[tuple[str, int, int], ...]
 
 
-def _files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.glob("*.rq") if p.is_file())
-
-
-def _fingerprint(paths: Iterable[Path]) -> Fingerprint:
-    prints = []
-    for path in paths:
+def _fingerprint(*folders: Path) -> Fingerprint:
+    """Path, time and size of every .rq file in the folders (in order, each sorted by name): one listing and one
+    stat a file (os.scandir), as every request asks for it."""
+    prints: list[tuple[str, int, int]] = []
+    for folder in folders:
         try:
-            stat = path.stat()
-        except OSError:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:  # the folder does not exist (yet)
             continue
-        prints.append((str(path), stat.st_mtime_ns, stat.st_size))
+        for entry in entries:
+            try:
+                if entry.name.endswith(".rq") and entry.is_file():
+                    stat = entry.stat()
+                    prints.append((entry.path, stat.st_mtime_ns, stat.st_size))
+            except OSError:  # removed meanwhile
+                continue
     return tuple(prints)
 
 
@@ -462,8 +465,7 @@ class QueryLibrary:
         self._catalogue = Catalogue()
 
     def current(self) -> Catalogue:
-        paths = _files(self.curated) + _files(self.user)
-        fingerprint = _fingerprint(paths)
+        fingerprint = _fingerprint(self.curated, self.user)
         if fingerprint != self._print:
             with self._lock:
                 if fingerprint != self._print:

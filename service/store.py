@@ -175,11 +175,14 @@ class EmbeddedStore:
 
     def version(self) -> str:
         """Changes whenever a write lands, in this process or another."""
-        try:
-            with open(os.path.join(self.path, self.VERSION_FILE)) as handle:
-                return handle.read()
+        try:  # os.open, not open(): read on every request and every query, so without a text wrapper
+            handle = os.open(os.path.join(self.path, self.VERSION_FILE), os.O_RDONLY)
         except FileNotFoundError:
             return ""
+        try:
+            return os.read(handle, 64).decode("ascii")
+        finally:
+            os.close(handle)
 
     def _read(self) -> ox.Store:
         version = self.version()
