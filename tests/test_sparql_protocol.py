@@ -194,6 +194,18 @@ def test_request_without_query(endpoint: str, each_store: Client) -> None:
     assert "Missing the 'query' parameter" in response.text
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_parameters_without_a_query_are_a_client_error(endpoint: str, each_store: Client, method: str) -> None:
+    """Whatever the Accept header asks for, a request with parameters but no query is a 400 saying so."""
+    accept = {"Accept": "application/sparql-results+json"}
+    if method == "GET":
+        response = each_store.get(endpoint, params={"foo": "bar"}, headers=accept)
+    else:
+        response = each_store.post(endpoint, data={"foo": "bar"}, headers=accept)
+    assert response.status_code == 400
+    assert "there is no query parameter in this request (it has foo)" in response.text
+
+
 def test_bare_get_returns_the_service_description(endpoint: str, each_store: Client) -> None:
     response = each_store.get(endpoint)
     assert response.status_code == 200
