@@ -28,6 +28,23 @@ def error_response(status: int, message: str) -> Response:
     return response
 
 
+# What each core exception means to a client. Flask picks the most specific class, so ReleasesUnsupported (a
+# StoreError) is a 404 while other StoreErrors are a 503.
+STATUS_OF: dict[type[Exception], int] = {
+    NotAcceptable: 406,
+    FetchRefused: 400,
+    QueryTimeoutError: 422,  # a query past its time limit: the request asked for more than the service gives
+    ReleaseGone: 410,
+    UnknownRelease: 404,
+    UnknownQuery: 404,
+    ReleasesUnsupported: 404,
+    CitationError: 422,
+    CitationMismatch: 500,  # the rows computed again differ from the cited ones: never other rows in their place
+    StoreError: 503,
+    ComparisonUnavailable: 503,
+}
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -40,39 +57,5 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = allowed
         return response
 
-    @app.errorhandler(NotAcceptable)
-    def not_acceptable(error: NotAcceptable) -> Response:
-        return error_response(406, str(error))
-
-    @app.errorhandler(FetchRefused)
-    def fetch_refused(error: FetchRefused) -> Response:
-        return error_response(400, str(error))
-
-    @app.errorhandler(QueryTimeoutError)
-    def too_long(error: QueryTimeoutError) -> Response:
-        """A query past its time limit: the request asked for more than the service gives, so a 4xx."""
-        return error_response(422, str(error))
-
-    @app.errorhandler(ReleaseGone)
-    def gone(error: ReleaseGone) -> Response:
-        return error_response(410, str(error))
-
-    @app.errorhandler(UnknownRelease)
-    @app.errorhandler(UnknownQuery)
-    @app.errorhandler(ReleasesUnsupported)
-    def no_release(error: Exception) -> Response:
-        return error_response(404, str(error))
-
-    @app.errorhandler(CitationError)
-    def not_citable(error: CitationError) -> Response:
-        return error_response(422, str(error))
-
-    @app.errorhandler(CitationMismatch)
-    def mismatch(error: CitationMismatch) -> Response:
-        """The rows computed again differ from the cited ones: never other rows in their place."""
-        return error_response(500, str(error))
-
-    @app.errorhandler(StoreError)
-    @app.errorhandler(ComparisonUnavailable)
-    def unavailable(error: Exception) -> Response:
-        return error_response(503, str(error))
+    for kind, status in STATUS_OF.items():
+        app.register_error_handler(kind, lambda error, status=status: error_response(status, str(error)))
