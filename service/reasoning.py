@@ -253,18 +253,18 @@ def _study_facts(store: ox.Store, data: Sequence[ox.Triple]) -> list[ox.Triple]:
     for row in _select(store, query):
         if isinstance(s := row["s"], ox.NamedNode) and isinstance(c := row["c"], ox.NamedNode):
             implied[s].append(c)
-    named: set[ox.NamedNode] = set()
-    typed: set[tuple[ox.NamedNode, object]] = set()
+    named: set[object] = set()
+    typed: set[tuple[object, object]] = set()
     for triple in data:  # one pass over the study: the few individuals of the schema it names, and their types
-        subject, obj = triple.subject, triple.object
-        if isinstance(subject, ox.NamedNode) and subject in implied:
+        if (subject := triple.subject) in implied:
             named.add(subject)
             if triple.predicate == _RDF_TYPE:
-                typed.add((subject, obj))
-        if isinstance(obj, ox.NamedNode) and obj in implied:
+                typed.add((subject, triple.object))
+        if (obj := triple.object) in implied:
             named.add(obj)
-    for s in named:
-        facts += [ox.Triple(s, _RDF_TYPE, c) for c in implied[s] if (s, c) not in typed]
+    for s, classes in implied.items():
+        if s in named:
+            facts += [ox.Triple(s, _RDF_TYPE, c) for c in classes if (s, c) not in typed]
     return facts
 
 

@@ -517,19 +517,7 @@ def prepare_study(
     The rows' nodes are checked while they are built (_Rows); pyshacl sees the rest (study.yaml, the actors).
     """
     if (folder / STUDY_FILE).is_file():
-        built = build_study(folder, schema, progress)
-        study, title, notes = built.study_id, built.title, built.type_notes
-        context = schema.beside(built.named())
-        progress.start("validating (SHACL)", "triples")
-        validated = Graph()
-        for triple in built.triples:
-            validated.add(triple)
-        shapes_problems = validate(validated, context, schema.shapes, built.origins, folder)
-        progress.finish(len(built.triples))
-        problems = built.problems + _new_problems(built.shape_problems + shapes_problems, built.problems)
-        if problems:
-            raise StudyProblems(folder, problems)
-        asserted = built.oxigraph_triples()
+        study, title, notes, asserted, context = _checked_study(folder, schema, progress)
     else:
         asserted, study, title, notes = _turtle_study(folder), folder.name, folder.name, []
         terms = (t for triple in asserted for t in (triple.subject, triple.object))
@@ -545,6 +533,28 @@ def prepare_study(
         raise DataFileError(folder, f"cannot be reasoned over: {error}") from error
     progress.finish(len(asserted))
     return PreparedStudy(study, title, asserted, inferred)
+
+
+def _checked_study(
+    folder: Path, schema: Schema, progress: Progress
+) -> tuple[str, str, list[str], list[ox.Triple], Graph]:
+    """A study folder built and checked: its id, title, type notes, triples and what is reasoned beside it.
+
+    The rdflib terms the study is built from are let go on return, before the reasoner fills its store.
+    """
+    built = build_study(folder, schema, progress)
+    context = schema.beside(built.named())
+    progress.start("validating (SHACL)", "triples")
+    validated = Graph()
+    for triple in built.triples:
+        validated.add(triple)
+    shapes_problems = validate(validated, context, schema.shapes, built.origins, folder)
+    problems = built.problems + _new_problems(built.shape_problems + shapes_problems, built.problems)
+    if problems:
+        raise StudyProblems(folder, problems)
+    asserted = built.oxigraph_triples()  # counted in this step, so that the steps add up to the whole
+    progress.finish(len(asserted))
+    return built.study_id, built.title, built.type_notes, asserted, context
 
 
 def _new_problems(found: list[DataFileError], known: list[DataFileError]) -> list[DataFileError]:
