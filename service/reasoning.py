@@ -128,13 +128,12 @@ def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int =
     HermiT is to be used but Java is missing or fails.
     """
     rules = _Rules(schema)
-    schema_nt, data_nt = _ntriples(schema), ox.serialize(data, format=ox.RdfFormat.N_TRIPLES)
-    assert data_nt is not None
+    schema_nt = _ntriples(schema)
     store = ox.Store()
     _load(store, schema_nt)
     rules.materialise(store)
     store.update(f"MOVE {_NEW} TO {_SCHEMA_NEW}")  # what the schema alone implies is mostly not the study's
-    _load(store, data_nt)
+    _load(store, _serialized(data))  # not kept: for a large study, its text costs hundreds of MB
 
     @functools.cache
     def asserted() -> tuple[Graph, ...]:
@@ -146,7 +145,7 @@ def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int =
             raise InconsistentStudyError(problems)
         return _study_facts(store, data)
 
-    reported = _hermit(schema_nt + data_nt)
+    reported = _hermit(schema_nt + _serialized(data))
     if reported is None:
         rules.materialise(store)
         raise InconsistentStudyError(rules.contradictions(store, asserted) or [rules.unexplained()])
@@ -229,6 +228,12 @@ def _individual_facts(reported: Graph, rules: _Rules) -> Graph:
 
 def _ntriples(graph: Graph) -> bytes:
     return graph.serialize(format="nt", encoding="utf-8")
+
+
+def _serialized(triples: Sequence[ox.Triple]) -> bytes:
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None
+    return data
 
 
 def _load(store: ox.Store, ntriples: bytes) -> None:

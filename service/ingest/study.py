@@ -13,6 +13,7 @@ The format is documented for researchers in docs/study-format.md.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -195,17 +196,10 @@ class _Rows:
 
     def _orgnr(self, row: Row, text: str) -> str | None:
         """The organisationsnummer as NNNNNN-NNNN, checked by python-stdnum (length, digits, check digit)."""
-        try:
-            return str(orgnr.format(orgnr.validate(text)))
-        except InvalidChecksum:
-            message = (
-                f"'{text}' is not a valid organisationsnummer: its last digit is not the check digit of the "
-                "others (a typing error?)"
-            )
-        except ValidationError:
-            message = f"'{text}' is not an organisationsnummer; write NNNNNN-NNNN (ten digits)"
-        self.s.problems.append(row.error("partner_orgnr", message))
-        return None
+        number, message = _checked_orgnr(text)
+        if message:
+            self.s.problems.append(row.error("partner_orgnr", message))
+        return number
 
     def _actors(self, partners: dict[tuple[Path, int], list[_Partner]]) -> dict[int, URIRef]:
         """One actor per organisation: partners with the same organisationsnummer or the same normalised name.
@@ -483,6 +477,20 @@ class _Rows:
             self.s.shape_problems.append(self.shapes.problem(origin, "Collaboration-form"))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same partners come back row after row
+def _checked_orgnr(text: str) -> tuple[str | None, str | None]:
+    """An organisationsnummer written NNNNNN-NNNN, or what is wrong with it."""
+    try:
+        return str(orgnr.format(orgnr.validate(text))), None
+    except InvalidChecksum:
+        return None, (
+            f"'{text}' is not a valid organisationsnummer: its last digit is not the check digit of the "
+            "others (a typing error?)"
+        )
+    except ValidationError:
+        return None, f"'{text}' is not an organisationsnummer; write NNNNNN-NNNN (ten digits)"
+
+
 def _split(cell: str) -> list[str]:
     """The values of a cell separated by |, trimmed; an empty cell has none."""
     return [part.strip() for part in cell.split(SEPARATOR)] if cell.strip() else []
@@ -550,10 +558,10 @@ def _checked_study(
         validated.add(triple)
     shapes_problems = validate(validated, context, schema.shapes, built.origins, folder)
     problems = built.problems + _new_problems(built.shape_problems + shapes_problems, built.problems)
+    asserted = [] if problems else built.oxigraph_triples()  # in this step, so that the steps add up to the whole
+    progress.finish(len(built.triples) + len(built.row_triples))
     if problems:
         raise StudyProblems(folder, problems)
-    asserted = built.oxigraph_triples()  # counted in this step, so that the steps add up to the whole
-    progress.finish(len(asserted))
     return built.study_id, built.title, built.type_notes, asserted, context
 
 
