@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 import yaml
 from rdflib import Graph
 
@@ -274,22 +275,23 @@ def build_graphs(folder: Path, out: Path) -> dict[str, int]:
     schema = Schema(ROOT)
     study = build_study(folder, schema, Progress())
     assert not study.problems, study.problems[:3]
-    (out / "study.nt").write_bytes(study.graph.serialize(format="nt", encoding="utf-8"))
-    (out / "context.nt").write_bytes(schema.beside(study.graph).serialize(format="nt", encoding="utf-8"))
-    return {"triples": len(study.graph)}
+    triples = study.oxigraph_triples()
+    ox.serialize(triples, out / "study.nt", format=ox.RdfFormat.N_TRIPLES)
+    (out / "context.nt").write_bytes(schema.beside(study.named()).serialize(format="nt", encoding="utf-8"))
+    return {"triples": len(triples)}
 
 
 def run_reasoning(engine: str, folder: Path, rows: int) -> dict[str, Any]:
     """One measurement in this fresh process: infer() with one engine forced, or owlrl's OWL 2 RL closure."""
     from service.reasoning import infer
 
-    study = Graph().parse(folder / "study.nt", format="nt")
     context = Graph().parse(folder / "context.nt", format="nt")
+    study = [quad.triple for quad in ox.parse(path=folder / "study.nt", format=ox.RdfFormat.N_TRIPLES)]
+    union = context + Graph().parse(folder / "study.nt", format="nt") if engine == "owlrl" else Graph()
     start = time.perf_counter()
     if engine == "owlrl":
         import owlrl
 
-        union = context + study
         before = len(union)
         owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(union)
         inferred = len(union) - before
@@ -298,7 +300,7 @@ def run_reasoning(engine: str, folder: Path, rows: int) -> dict[str, Any]:
         inferred = len(found)
     seconds = time.perf_counter() - start
     if engine != "owlrl":
-        (folder / f"inferred-{engine}.nt").write_bytes(found.serialize(format="nt", encoding="utf-8"))
+        ox.serialize(found, folder / f"inferred-{engine}.nt", format=ox.RdfFormat.N_TRIPLES)
     return {"seconds": round(seconds, 2), "rows_per_s": round(rows / seconds), "inferred": inferred, **peak_memory()}
 
 

@@ -16,12 +16,13 @@ super-property, since owlready2 reports only the most specific ones and drops in
 
 from __future__ import annotations
 
+import functools
 import io
 import shutil
 import tempfile
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
@@ -35,6 +36,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from service.config import HERMIT_MAX_TRIPLES
+from service.ingest.schema import to_rdflib
 from service.namespaces import RDF_TYPE, curie
 
 Source = Graph | Path | str
@@ -107,13 +109,15 @@ def reason(sources: Iterable[Source]) -> ReasoningResult:
     _load(store, asserted_nt)
     _add_new(store, reported)
     _Rules(asserted).materialise(store)
-    return ReasoningResult(consistent=True, inferred=_new_facts(store))
+    return ReasoningResult(consistent=True, inferred=to_rdflib(_new_facts(store)))
 
 
-def infer(schema: Graph, data: Graph, *, hermit_max_triples: int = HERMIT_MAX_TRIPLES) -> Graph:
+def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int = HERMIT_MAX_TRIPLES) -> list[ox.Triple]:
     """The facts the ontology implies about one study that neither the schema nor the study states.
 
-    `schema` is the ontology, the vocabularies and the reference data; `data` is one study's graph. Facts that
+    `schema` is the ontology, the vocabularies and the reference data; `data` is one study's triples, each
+    once (their number chooses the engine). The study stays in pyoxigraph: an rdflib copy of it is made only to
+    explain a contradiction. Facts that
     follow from the schema alone are left out, as they are not the study's, except the classes of individuals
     the study names: that Västerås, a kommun the study names, is a public sector actor is returned, so that a
     query by class finds it. Only facts about named individuals are returned (no blank nodes, no class or
@@ -124,23 +128,27 @@ def infer(schema: Graph, data: Graph, *, hermit_max_triples: int = HERMIT_MAX_TR
     HermiT is to be used but Java is missing or fails.
     """
     rules = _Rules(schema)
-    schema_nt, data_nt = _ntriples(schema), _ntriples(data)
+    schema_nt = _ntriples(schema)
     store = ox.Store()
     _load(store, schema_nt)
     rules.materialise(store)
     store.update(f"MOVE {_NEW} TO {_SCHEMA_NEW}")  # what the schema alone implies is mostly not the study's
-    _load(store, data_nt)
+    _load(store, _serialized(data))  # not kept: for a large study, its text costs hundreds of MB
+
+    @functools.cache
+    def asserted() -> tuple[Graph, ...]:
+        return schema, to_rdflib(list(data))
 
     if len(data) > hermit_max_triples:
         rules.materialise(store)
-        if problems := rules.contradictions(store, (schema, data)):
+        if problems := rules.contradictions(store, asserted):
             raise InconsistentStudyError(problems)
         return _study_facts(store, data)
 
-    reported = _hermit(schema_nt + data_nt)
+    reported = _hermit(schema_nt + _serialized(data))
     if reported is None:
         rules.materialise(store)
-        raise InconsistentStudyError(rules.contradictions(store, (schema, data)) or [rules.unexplained()])
+        raise InconsistentStudyError(rules.contradictions(store, asserted) or [rules.unexplained()])
     _add_new(store, _individual_facts(reported, rules))
     rules.materialise(store)
     return _study_facts(store, data)
@@ -222,6 +230,12 @@ def _ntriples(graph: Graph) -> bytes:
     return graph.serialize(format="nt", encoding="utf-8")
 
 
+def _serialized(triples: Sequence[ox.Triple]) -> bytes:
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None
+    return data
+
+
 def _load(store: ox.Store, ntriples: bytes) -> None:
     store.load(ntriples, format=ox.RdfFormat.N_TRIPLES)
 
@@ -234,27 +248,38 @@ def _add_new(store: ox.Store, facts: Graph) -> None:
     store.clear_graph(_REPORTED)
 
 
-def _study_facts(store: ox.Store, data: Graph) -> Graph:
+def _study_facts(store: ox.Store, data: Sequence[ox.Triple]) -> list[ox.Triple]:
     """What infer() returns: the new facts, and the classes the schema alone implies for individuals the study
     names but does not give those classes itself."""
     facts = _new_facts(store)
     query = f"""SELECT ?s ?c WHERE {{ GRAPH {_SCHEMA_NEW} {{ ?s a ?c }}
         FILTER(isIRI(?s) && !STRSTARTS(STR(?c), "{_EXPRESSION}")) }}"""
+    implied: defaultdict[ox.NamedNode, list[ox.NamedNode]] = defaultdict(list)
     for row in _select(store, query):
-        s, c = URIRef(row["s"].value), URIRef(row["c"].value)
-        named = (s, None, None) in data or (None, None, s) in data
-        if named and (s, RDF.type, c) not in data:
-            facts.add((s, RDF.type, c))
+        if isinstance(s := row["s"], ox.NamedNode) and isinstance(c := row["c"], ox.NamedNode):
+            implied[s].append(c)
+    named: set[object] = set()
+    typed: set[tuple[object, object]] = set()
+    for triple in data:  # one pass over the study: the few individuals of the schema it names, and their types
+        if (subject := triple.subject) in implied:
+            named.add(subject)
+            if triple.predicate == _RDF_TYPE:
+                typed.add((subject, triple.object))
+        if (obj := triple.object) in implied:
+            named.add(obj)
+    for s, classes in implied.items():
+        if s in named:
+            facts += [ox.Triple(s, _RDF_TYPE, c) for c in classes if (s, c) not in typed]
     return facts
 
 
-def _new_facts(store: ox.Store) -> Graph:
+def _new_facts(store: ox.Store) -> list[ox.Triple]:
     """The facts the rules (or HermiT) added about named individuals, leaving out names of class expressions."""
     construct = f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_NEW} {{ ?s ?p ?o }}
         FILTER(isIRI(?s) && !isBlank(?o) && !STRSTARTS(STR(?o), "{_EXPRESSION}")) }}"""
     found = store.query(construct)
     assert isinstance(found, ox.QueryTriples)
-    return Graph().parse(data=ox.serialize(found, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    return list(found)
 
 
 # --- Rules: the OWL 2 RL subset the ontology uses, as SPARQL updates ----------------------------------------
@@ -423,17 +448,21 @@ class _Rules:
                 if not to_fixpoint:
                     break
 
-    def contradictions(self, store: ox.Store, asserted: tuple[Graph, ...]) -> list[str]:
-        """Plain-words sentences for each individual in two disjoint classes or with two functional values."""
+    def contradictions(self, store: ox.Store, asserted: Callable[[], tuple[Graph, ...]]) -> list[str]:
+        """Plain-words sentences for each individual in two disjoint classes or with two functional values.
+
+        `asserted` gives the graphs as stated, to say where a class comes from; it is called only when needed.
+        """
         labels = _Labels(store)
         problems = []
         if self.disjoint:
             query = f"SELECT ?x ?a ?b WHERE {{ VALUES (?a ?b) {{ {_pairs(self.disjoint)} }} ?x a ?a , ?b }}"
             for row in _select(store, query):
+                graphs = asserted()
                 x, a, b = (URIRef(row[n].value) for n in ("x", "a", "b"))
                 problems.append(
-                    f"{labels.individual(x)} is coded both as {labels.class_(a)}{self._why(asserted, x, a)} and as "
-                    f"{labels.class_(b)}{self._why(asserted, x, b)}, which are disjoint ({_curie(a)} and {_curie(b)})"
+                    f"{labels.individual(x)} is coded both as {labels.class_(a)}{self._why(graphs, x, a)} and as "
+                    f"{labels.class_(b)}{self._why(graphs, x, b)}, which are disjoint ({_curie(a)} and {_curie(b)})"
                 )
         if self.functional:
             query = f"""SELECT ?x ?p ?v ?w WHERE {{ VALUES ?p {{ {_iris(self.functional)} }}

@@ -20,7 +20,7 @@ from service.ingest.progress import Progress
 from service.ingest.resolve import Unresolved
 from service.ingest.schema import Schema
 from service.ingest.sheets import read_sheets
-from service.ingest.study import build_study
+from service.ingest.study import _new_problems, build_study, prepare_study
 from service.ingest.studygraph import StudyGraph, StudyProblems
 from service.ingest.validation import Origin, validate
 from service.namespaces import ID, ONTOLOGY
@@ -502,3 +502,46 @@ def test_a_built_study_uses_declared_terms_named_individuals_and_matching_partic
     assert len(set(g.subject_objects(URIRef(SAMV + "hasParticipation")))) == len(
         set(g.subject_objects(URIRef(SAMV + "participant")))
     )
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [row(1)],
+        ["FG1-01,,Västerås,,Exempelbolaget AB,företag,,,,,,,,,,", row(2)],
+        [row(1, partner="Västerås stad", type="kommun"), row(2, partner="Västerås", type="kommun")],
+        [row(1, collaboration="A", partner="Köping", type="kommun"), row(2, collaboration="a").replace("projekt", "")],
+        [row(1, partner="X AB", orgnr="559999-0107"), row(2, partner="X AB", orgnr="559999-0115"), row(3)],
+        [row(1, partner="Köping", type="kommun", orgnr="212000-0357"), row(2, partner="Köping", type="kommun")],
+        [
+            row(1, partner="Köping", type="kommun", orgnr="212000-0357"),
+            row(2, partner="Köping", type="kommun", orgnr="212000-2007"),
+        ],
+        ["FG1-01,FG9,Västeråås,,Exempelbolaget AB,företag,,nätverkk,,,,,,,,", row(2, partner="X|Y", type="företag")],
+    ],
+    ids=[
+        "valid",
+        "empty-cells",
+        "partner-is-the-municipality",
+        "collaboration-without-form",
+        "orgnr-conflict-elsewhere",
+        "kommun-orgnr",
+        "kommun-two-orgnr",
+        "reading-problems",
+    ],
+)
+def test_the_rows_own_checks_find_what_pyshacl_finds(
+    study: Callable[..., Path], schema: Schema, rows: list[str]
+) -> None:
+    """The shapes of row nodes are checked as the rows are built; pyshacl over the whole graph (as before)
+    reports the same problems, placed the same."""
+    folder = study(*rows)
+    result = built(folder, schema)
+    whole = validate(result.graph, schema.beside(result.graph.all_nodes()), schema.shapes, result.origins, folder)
+    expected = sorted(str(p) for p in result.problems + _new_problems(whole, result.problems))
+    if not expected:
+        prepare_study(folder, schema, Progress(), hermit_max_triples=0)  # valid: no problem, reasoned by the rules
+        return
+    with pytest.raises(StudyProblems) as raised:
+        prepare_study(folder, schema, Progress())
+    assert sorted(str(p) for p in raised.value.problems) == expected

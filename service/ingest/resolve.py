@@ -9,6 +9,7 @@ more than one thing) is an error that names the closest allowed values.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -52,6 +53,7 @@ class Unresolved(ValueError):
     """A value that names nothing known; the message says what was expected and the closest allowed values."""
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a large study repeats its names and values thousands of times
 def normalise(text: str) -> str:
     """What matching compares: Unicode NFC, case folded, dashes unified, runs of spaces as one."""
     text = unicodedata.normalize("NFC", text).casefold()
@@ -59,6 +61,7 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slug(text: str) -> str:
     """An IRI segment from a name: ASCII letters and digits joined by hyphens ("Mälardalens högskola" →
     "malardalens-hogskola")."""

@@ -6,11 +6,13 @@ study's digest, since a changed ontology can change what a study resolves to and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
+from rdflib.term import Node
 
 from service.ingest import read_rdf
 from service.ingest.codebook import Codebook
@@ -30,12 +32,6 @@ def to_rdflib(triples: list[ox.Triple]) -> Graph:
     """pyoxigraph triples as an rdflib Graph (for pyshacl and owlready2), through N-Triples."""
     data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
     return Graph().parse(data=data, format="nt")
-
-
-def to_oxigraph(graph: Graph) -> list[ox.Triple]:
-    """An rdflib Graph as pyoxigraph triples (for the store), through N-Triples."""
-    data = graph.serialize(format="nt", encoding="utf-8")
-    return [quad.triple for quad in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
 
 
 class Schema:
@@ -61,14 +57,15 @@ class Schema:
         """Ontology + vocabularies + reference list: what a study's values resolve against."""
         return self.terms + self.reference
 
-    def beside(self, study: Graph) -> Graph:
-        """What the SHACL shapes and the reasoner need beside a study: the ontology, the vocabularies and, of the
-        reference list, the municipalities the study names, with their counties.
+    def beside(self, named: Iterable[Node]) -> Graph:
+        """What the SHACL shapes and the reasoner need beside a study that names these nodes (as subjects or
+        objects): the ontology, the vocabularies and, of the reference list, the municipalities the study names,
+        with their counties.
 
         Leaving out the other municipalities changes no conclusion about the study (no axiom or shape relates
         individuals the study does not reach) and makes HermiT and pyshacl several times faster.
         """
-        named = {o for o in study.objects() if isinstance(o, URIRef)} | set(study.subjects())
+        named = set(named)
         kept = {s for s in set(self.reference.subjects()) if s in named}
         kept |= {o for s in kept for o in self.reference.objects(s, COUNTY) if isinstance(o, URIRef)}
         schema = self.terms + Graph()

@@ -26,7 +26,7 @@ from service.ingest.crosswalk import crosswalk_files
 from service.ingest.progress import Progress
 from service.ingest.reference import reference_triples
 from service.ingest.refiqda import project_files
-from service.ingest.schema import Schema, to_oxigraph
+from service.ingest.schema import Schema
 from service.ingest.sheets import sheet_files
 from service.ingest.study import prepare_study
 from service.ingest.study_yaml import study_id
@@ -153,8 +153,8 @@ def study_source(
     def build() -> list[BuiltGraph]:
         study = prepare_study(folder, schema, progress or Progress(), hermit_max_triples=hermit_max_triples)
         return [
-            BuiltGraph(study_graph(identifier), study.title, to_oxigraph(study.asserted)),
-            BuiltGraph(inferred_graph(identifier), f"Inferred from: {study.title}", to_oxigraph(study.inferred)),
+            BuiltGraph(study_graph(identifier), study.title, study.asserted),
+            BuiltGraph(inferred_graph(identifier), f"Inferred from: {study.title}", study.inferred),
         ]
 
     return GraphSource(

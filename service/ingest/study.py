@@ -13,12 +13,14 @@ The format is documented for researchers in docs/study-format.md.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
 from stdnum.exceptions import InvalidChecksum, ValidationError
@@ -30,11 +32,11 @@ from service.ingest.period import Period
 from service.ingest.progress import Progress
 from service.ingest.refiqda import project_files, read_projects
 from service.ingest.resolve import ACTOR_TYPES, Resolver, Unresolved, normalise, quoted, slug
-from service.ingest.schema import Schema, to_rdflib
+from service.ingest.schema import Schema
 from service.ingest.sheets import Row, read_sheets, sheet_files
 from service.ingest.study_yaml import Activity, read_metadata, study_id
 from service.ingest.studygraph import SAMV, STUDY_FILE, StudyGraph, StudyProblems
-from service.ingest.validation import Origin, validate
+from service.ingest.validation import Origin, ShapeResults, validate
 from service.namespaces import BASE, ID, ONTOLOGY
 from service.reasoning import InconsistentStudyError, ReasonerUnavailable, infer
 
@@ -96,18 +98,31 @@ def build_study(folder: Path, schema: Schema, progress: Progress) -> StudyGraph:
     rows = contents.rows + read_projects(folder, study, schema.codebook)
     progress.finish(len(rows))
     if not contents.problems:
-        _Rows(study, schema.resolver, activities, progress).build(rows)
+        _Rows(study, schema.resolver, ShapeResults(schema.shapes), activities, progress).build(rows)
     return study
 
 
 class _Rows:
-    """The coded rows of one study: observations, the partners matched into actors, and collaborations."""
+    """The coded rows of one study: observations, the partners matched into actors, and collaborations.
+
+    The shapes of observations, collaborations and participations are checked here, as each is built, rather
+    than by pyshacl: what a row leaves out (a coder, a source, evidence, a form), and what its collaboration's
+    rows leave out together (a second participant, a form), is reported as SHACL would report it. The other
+    shapes of those nodes hold by construction (an id, the study, a source of study.yaml, values resolved in
+    their scheme, one participation per participant); tests/test_study_reading.py compares with pyshacl.
+    """
 
     def __init__(
-        self, study: StudyGraph, resolver: Resolver, activities: dict[str, Activity], progress: Progress
+        self,
+        study: StudyGraph,
+        resolver: Resolver,
+        shapes: ShapeResults,
+        activities: dict[str, Activity],
+        progress: Progress,
     ) -> None:
         self.s = study
         self.resolver = resolver
+        self.shapes = shapes
         self.activities = activities
         self.progress = progress
 
@@ -181,17 +196,10 @@ class _Rows:
 
     def _orgnr(self, row: Row, text: str) -> str | None:
         """The organisationsnummer as NNNNNN-NNNN, checked by python-stdnum (length, digits, check digit)."""
-        try:
-            return str(orgnr.format(orgnr.validate(text)))
-        except InvalidChecksum:
-            message = (
-                f"'{text}' is not a valid organisationsnummer: its last digit is not the check digit of the "
-                "others (a typing error?)"
-            )
-        except ValidationError:
-            message = f"'{text}' is not an organisationsnummer; write NNNNNN-NNNN (ten digits)"
-        self.s.problems.append(row.error("partner_orgnr", message))
-        return None
+        number, message = _checked_orgnr(text)
+        if message:
+            self.s.problems.append(row.error("partner_orgnr", message))
+        return number
 
     def _actors(self, partners: dict[tuple[Path, int], list[_Partner]]) -> dict[int, URIRef]:
         """One actor per organisation: partners with the same organisationsnummer or the same normalised name.
@@ -301,8 +309,10 @@ class _Rows:
             return
         observations[slug(key)] = row
         obs = self.s.iri("observation", slug(key))
-        self.s.individual(obs, SAMV.CodedObservation, Origin(row.path, f"observation '{key}'", row.number))
-        self.s.add(
+        origin = Origin(row.path, f"observation '{key}'", row.number)
+        self.s.individual(obs, SAMV.CodedObservation, origin, row_node=True)
+        add = partial(self.s.add, row_node=True)
+        add(
             (obs, DCTERMS.identifier, Literal(key)),
             (obs, RDFS.label, Literal(key)),
             (obs, SAMV.inStudy, self.s.subject),
@@ -322,7 +332,9 @@ class _Rows:
                     )
                 )
             else:
-                self.s.add((obs, PROV.wasGeneratedBy, activity.iri))
+                add((obs, PROV.wasGeneratedBy, activity.iri))
+        else:
+            self.s.shape_problems.append(self.shapes.problem(origin, "Observation-source"))
 
         coder = row.get("coder")
         if coder:
@@ -330,20 +342,26 @@ class _Rows:
             if coder_iri not in self.s.origins:
                 self.s.individual(coder_iri, PROV.Agent, Origin(row.path, f"coder '{coder}'", row.number, "coder"))
                 self.s.add((coder_iri, RDFS.label, Literal(coder)))
-            self.s.add((obs, SAMV.coder, coder_iri))
+            add((obs, SAMV.coder, coder_iri))
+        else:
+            self.s.shape_problems.append(self.shapes.problem(origin, "Observation-coder"))
         if row.get("quote"):
-            self.s.add((obs, SAMV.quote, Literal(row.get("quote"), lang=self.s.language)))
+            add((obs, SAMV.quote, Literal(row.get("quote"), lang=self.s.language)))
         if row.get("location"):
-            self.s.add((obs, SAMV.sourceLocation, Literal(row.get("location"))))
+            add((obs, SAMV.sourceLocation, Literal(row.get("location"))))
+        if not row.get("quote") and not row.get("location"):
+            self.s.shape_problems.append(self.shapes.problem(origin, "Observation-evidence"))
 
         codes: dict[URIRef, list[URIRef]] = {SAMV.studyCode: list(row.study_codes)}
-        self.s.add(*((obs, SAMV.studyCode, c) for c in row.study_codes))
+        add(*((obs, SAMV.studyCode, c) for c in row.study_codes))
         for column, (scheme, prop) in CONCEPT_COLUMNS.items():
             values = _split(row.get(column))
             resolve = partial(self.resolver.concept, scheme)
             resolved = [self._resolve(row, column, resolve, value) for value in values]
             codes[prop] = [c for c in resolved if c is not None]
-            self.s.add(*((obs, prop, c) for c in codes[prop]))
+            add(*((obs, prop, c) for c in codes[prop]))
+        if not codes[SAMV.form] and not codes[SAMV.studyCode]:
+            self.s.shape_problems.append(self.shapes.problem(origin, "Observation-form"))
 
         period = None
         if row.get("period"):
@@ -353,10 +371,13 @@ class _Rows:
                 self.s.problems.append(row.error("period", str(error)))
         municipality = self._row_municipality(row)
         if municipality is None or not partners or any(id(p) not in actors for p in partners):
-            return  # the problem is reported already; a half-built collaboration would only add noise
+            # A problem is reported already (on this row, or on the row that names a partner of it differently);
+            # a half-built collaboration would only add noise.
+            self.s.shape_problems.append(self.shapes.problem(origin, "Observation-describes"))
+            return
 
         collaboration = self._collaboration_of(row, collaborations, partners)
-        self.s.add((obs, SAMV.describes, collaboration.iri))
+        add((obs, SAMV.describes, collaboration.iri))
         collaboration.rows.append(row)
         collaboration.participants.setdefault(municipality, row)
         for partner in partners:
@@ -423,8 +444,10 @@ class _Rows:
         return None
 
     def _collaboration(self, c: _Collaboration) -> None:
-        self.s.individual(c.iri, SAMV.Collaboration, self.s.origins[c.iri])
-        self.s.add((c.iri, RDFS.label, c.label))
+        origin = self.s.origins[c.iri]
+        self.s.individual(c.iri, SAMV.Collaboration, origin, row_node=True)
+        add = partial(self.s.add, row_node=True)
+        add((c.iri, RDFS.label, c.label))
         local = c.iri.removeprefix(f"{ID}collaboration/")
         for actor, row in c.participants.items():
             participation = URIRef(f"{ID}participation/{local}/{actor.removeprefix(ID).replace('/', '-')}")
@@ -432,21 +455,40 @@ class _Rows:
                 participation,
                 SAMV.Participation,
                 Origin(row.path, f"a participation in '{c.label}'", row.number, "partner"),
+                row_node=True,
             )
-            self.s.add(
+            add(
                 (c.iri, SAMV.participant, actor),
                 (c.iri, SAMV.hasParticipation, participation),
                 (participation, SAMV.participationOf, actor),
             )
             if actor in c.leads:
-                self.s.add((participation, SAMV.role, LEAD_ROLE))
+                add((participation, SAMV.role, LEAD_ROLE))
         for lead in c.leads:
-            self.s.add((c.iri, SAMV.leadActor, lead))
+            add((c.iri, SAMV.leadActor, lead))
         for prop, concepts in c.codes.items():
-            self.s.add(*((c.iri, prop, concept) for concept in concepts))
+            add(*((c.iri, prop, concept) for concept in concepts))
         span = Period.covering(c.periods)
         if span is not None:
-            self.s.add(*span.triples(c.iri))
+            add(*span.triples(c.iri))
+        if len(c.participants) < 2:
+            self.s.shape_problems.append(self.shapes.problem(origin, "Collaboration-participants"))
+        if not c.codes.get(SAMV.form) and not c.codes.get(SAMV.studyCode):
+            self.s.shape_problems.append(self.shapes.problem(origin, "Collaboration-form"))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # the same partners come back row after row
+def _checked_orgnr(text: str) -> tuple[str | None, str | None]:
+    """An organisationsnummer written NNNNNN-NNNN, or what is wrong with it."""
+    try:
+        return str(orgnr.format(orgnr.validate(text))), None
+    except InvalidChecksum:
+        return None, (
+            f"'{text}' is not a valid organisationsnummer: its last digit is not the check digit of the "
+            "others (a typing error?)"
+        )
+    except ValidationError:
+        return None, f"'{text}' is not an organisationsnummer; write NNNNNN-NNNN (ten digits)"
 
 
 def _split(cell: str) -> list[str]:
@@ -469,8 +511,8 @@ class PreparedStudy:
 
     study_id: str
     title: str
-    asserted: Graph
-    inferred: Graph
+    asserted: list[ox.Triple]
+    inferred: list[ox.Triple]
 
 
 def prepare_study(
@@ -480,20 +522,14 @@ def prepare_study(
 
     Raises StudyProblems listing every problem (resolution and SHACL together), also when the reasoner finds
     the study inconsistent, and a DataFileError when the reasoner cannot run (no Java). Nothing is written.
+    The rows' nodes are checked while they are built (_Rows); pyshacl sees the rest (study.yaml, the actors).
     """
     if (folder / STUDY_FILE).is_file():
-        built = build_study(folder, schema, progress)
-        asserted, study, title, notes = built.graph, built.study_id, built.title, built.type_notes
-        context = schema.beside(asserted)
-        progress.start("validating (SHACL)", "triples")
-        shapes_problems = validate(asserted, context, schema.shapes, built.origins, folder)
-        progress.finish(len(asserted))
-        problems = built.problems + _new_problems(shapes_problems, built.problems)
-        if problems:
-            raise StudyProblems(folder, problems)
+        study, title, notes, asserted, context = _checked_study(folder, schema, progress)
     else:
         asserted, study, title, notes = _turtle_study(folder), folder.name, folder.name, []
-        context = schema.beside(asserted)
+        terms = (t for triple in asserted for t in (triple.subject, triple.object))
+        context = schema.beside(URIRef(t.value) for t in terms if isinstance(t, ox.NamedNode))
     progress.start("reasoning", "triples")
     try:
         inferred = infer(context, asserted, hermit_max_triples=hermit_max_triples)
@@ -505,6 +541,28 @@ def prepare_study(
         raise DataFileError(folder, f"cannot be reasoned over: {error}") from error
     progress.finish(len(asserted))
     return PreparedStudy(study, title, asserted, inferred)
+
+
+def _checked_study(
+    folder: Path, schema: Schema, progress: Progress
+) -> tuple[str, str, list[str], list[ox.Triple], Graph]:
+    """A study folder built and checked: its id, title, type notes, triples and what is reasoned beside it.
+
+    The rdflib terms the study is built from are let go on return, before the reasoner fills its store.
+    """
+    built = build_study(folder, schema, progress)
+    context = schema.beside(built.named())
+    progress.start("validating (SHACL)", "triples")
+    validated = Graph()
+    for triple in built.triples:
+        validated.add(triple)
+    shapes_problems = validate(validated, context, schema.shapes, built.origins, folder)
+    problems = built.problems + _new_problems(built.shape_problems + shapes_problems, built.problems)
+    asserted = [] if problems else built.oxigraph_triples()  # in this step, so that the steps add up to the whole
+    progress.finish(len(built.triples) + len(built.row_triples))
+    if problems:
+        raise StudyProblems(folder, problems)
+    return built.study_id, built.title, built.type_notes, asserted, context
 
 
 def _new_problems(found: list[DataFileError], known: list[DataFileError]) -> list[DataFileError]:
@@ -520,9 +578,9 @@ def _new_problems(found: list[DataFileError], known: list[DataFileError]) -> lis
     return [p for p in found if (p.path, p.row, p.column) not in places and not (p.row is None and p.path in studies)]
 
 
-def _turtle_study(folder: Path) -> Graph:
-    """A study written by hand in Turtle (like the seed study): every *.ttl file of the folder."""
+def _turtle_study(folder: Path) -> list[ox.Triple]:
+    """A study written by hand in Turtle (like the seed study): every *.ttl file of the folder, each triple once."""
     files = sorted(folder.glob("*.ttl"))
     if not files:
         raise DataFileError(folder, f"is not a study folder: it has neither {STUDY_FILE} nor Turtle (*.ttl) files")
-    return to_rdflib([triple for path in files for triple in read_rdf(path, base_iri=BASE)])
+    return list(dict.fromkeys(triple for path in files for triple in read_rdf(path, base_iri=BASE)))

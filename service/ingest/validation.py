@@ -18,6 +18,8 @@ from rdflib.term import Node
 from service.ingest import DataFileError
 from service.namespaces import ONTOLOGY
 
+SHAPES = "https://w3id.org/samverkan/shapes#"
+
 # The sheet column each property of a study graph is coded in.
 COLUMN_OF: dict[URIRef, str] = {
     URIRef(ONTOLOGY + "participant"): "partner",
@@ -53,6 +55,23 @@ class Origin:
         if self.row is None:
             return DataFileError(self.path, f"{self.what}: {message}")
         return DataFileError(self.path, f"{self.what}: {message}", row=self.row, column=column or self.column)
+
+
+class ShapeResults:
+    """The problem SHACL reports when a property shape of shapes.ttl fails, for the checks the rows make
+    themselves while a study is built: the same message, on the same file, row and column."""
+
+    def __init__(self, shapes: Graph) -> None:
+        self.shapes = shapes
+
+    def problem(self, origin: Origin, shape: str) -> DataFileError:
+        """`shape` is the property shape's local name in shapes.ttl, e.g. Observation-coder."""
+        iri = URIRef(SHAPES + shape)
+        message = self.shapes.value(iri, SH.message)
+        if message is None:
+            raise KeyError(f"shapes.ttl has no property shape {shape} with a message")
+        path = _first_property(self.shapes, self.shapes.value(iri, SH.path))
+        return origin.error(str(message), COLUMN_OF.get(path) if path is not None else None)
 
 
 def validate(
