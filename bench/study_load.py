@@ -283,7 +283,7 @@ def build_graphs(folder: Path, out: Path) -> dict[str, int]:
 
 def run_reasoning(engine: str, folder: Path, rows: int) -> dict[str, Any]:
     """One measurement in this fresh process: infer() with one engine forced, or owlrl's OWL 2 RL closure."""
-    from service.reasoning import infer
+    from service.ingest.reasoning import infer
 
     context = Graph().parse(folder / "context.nt", format="nt")
     study = [quad.triple for quad in ox.parse(path=folder / "study.nt", format=ox.RdfFormat.N_TRIPLES)]

@@ -223,7 +223,7 @@ class ReleaseArchive:
         equals a release there is, which then becomes the current one."""
         if isinstance(store, SnapshotStore):
             raise StoreError("a release's snapshot is already frozen; make releases of the store itself")
-        created = datetime.now(UTC).replace(microsecond=0)
+        created = datetime.now(UTC)  # to the microsecond: releases made within one second still sort newest first
         with self._lock():
             building = self.root / f".new-{uuid.uuid4().hex}"
             building.mkdir()

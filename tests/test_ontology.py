@@ -14,9 +14,9 @@ import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
+from service.ingest.reasoning import ReasoningResult, reason
 from service.ingest.reference import reference_triples
 from service.namespaces import ID, ONTOLOGY, ONTOLOGY_IRI
-from service.reasoning import ReasoningResult, reason
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY_FILE = ROOT / "ontology" / "samverkan.ttl"

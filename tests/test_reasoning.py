@@ -16,12 +16,12 @@ from conftest import ROOT
 from rdflib import Graph, Namespace
 from rdflib.namespace import RDF
 
-from service import reasoning
 from service.config import HERMIT_MAX_TRIPLES
+from service.ingest import reasoning
+from service.ingest.reasoning import InconsistentStudyError, ReasonerUnavailable
 from service.ingest.reference import reference_triples
 from service.ingest.schema import to_rdflib
 from service.namespaces import ID, ONTOLOGY
-from service.reasoning import InconsistentStudyError, ReasonerUnavailable
 
 SAMV = Namespace(ONTOLOGY)
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -80,7 +80,7 @@ def turtle(body: str) -> Graph:
 
 
 def infer(schema: Graph, data: Graph, hermit_max_triples: int = HERMIT_MAX_TRIPLES) -> Graph:
-    """service.reasoning.infer (pyoxigraph triples in and out) on the rdflib graphs these tests write."""
+    """service.ingest.reasoning.infer (pyoxigraph triples in and out) on the rdflib graphs these tests write."""
     triples = [quad.triple for quad in ox.parse(data.serialize(format="nt"), format=ox.RdfFormat.N_TRIPLES)]
     return to_rdflib(reasoning.infer(schema, triples, hermit_max_triples=hermit_max_triples))
 

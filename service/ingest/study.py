@@ -30,6 +30,7 @@ from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
 from service.ingest.period import Period
 from service.ingest.progress import Progress
+from service.ingest.reasoning import InconsistentStudyError, ReasonerUnavailable, infer
 from service.ingest.refiqda import project_files, read_projects
 from service.ingest.resolve import ACTOR_TYPES, Resolver, Unresolved, normalise, quoted, slug
 from service.ingest.schema import Schema
@@ -38,7 +39,6 @@ from service.ingest.study_yaml import Activity, read_metadata, study_id
 from service.ingest.studygraph import SAMV, STUDY_FILE, StudyGraph, StudyProblems
 from service.ingest.validation import Origin, ShapeResults, validate
 from service.namespaces import BASE, ID, ONTOLOGY
-from service.reasoning import InconsistentStudyError, ReasonerUnavailable, infer
 
 SEPARATOR = "|"
 LEAD_ROLE = URIRef(ID + "concept/aktorsroll/ledande-aktor")
