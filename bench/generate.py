@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from service.ingest import read_rdf  # noqa: E402
+from service.ingest.counts import study_counts  # noqa: E402
 from service.ingest.reference import reference_triples  # noqa: E402
+from service.ingest.schema import Schema  # noqa: E402
 from service.namespaces import (  # noqa: E402
     BASE,
     GRAPH_ONTOLOGY,
@@ -34,10 +36,12 @@ from service.namespaces import (  # noqa: E402
     GRAPH_VOCABULARIES,
     ID,
     ONTOLOGY,
+    counts_graph,
     study_graph,
 )
 
 STUDY_GRAPH = study_graph("bench")
+COUNTS_GRAPH = counts_graph("bench")  # the studies' comparison table, made as a study load makes it
 STUDIES = 4  # studies side by side, so the comparison query has something to compare
 OBSERVATIONS_PER_COLLABORATION = (1, 6)
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -224,6 +228,13 @@ def generate(triples: int, folder: Path, seed: int = 2011) -> dict[str, object]:
                 quads.write(f"{line[:-3]} <{STUDY_GRAPH}> .\n")
                 count += 1
         files[STUDY_GRAPH] = {"file": "studies.nt", "triples": count}
+        schema = Schema(ROOT)
+        studies = [quad.triple for quad in ox.parse(path=folder / "studies.nt", format=ox.RdfFormat.N_TRIPLES)]
+        table = study_counts("bench", studies, schema.term_triples + schema.reference_triples, schema.counts_structure)
+        text = ntriples(table)
+        (folder / "counts.nt").write_text(text, encoding="utf-8")
+        quads.writelines(f"{line[:-3]} <{COUNTS_GRAPH}> .\n" for line in text.splitlines(keepends=True))
+        files[COUNTS_GRAPH] = {"file": "counts.nt", "triples": len(table)}
     manifest = {
         "triples": sum(int(str(f["triples"])) for f in files.values()),
         "seed": seed,

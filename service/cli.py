@@ -321,8 +321,9 @@ def load(
 ) -> None:
     """Validate, reason over and store a study folder, replacing that study's graphs in one atomic update.
 
-    On any problem nothing in the store changes. The study goes to graph/study/{id} and what the reasoner
-    inferred to graph/study/{id}/inferred; other studies are not touched.
+    On any problem nothing in the store changes. The study goes to graph/study/{id}, what the reasoner
+    inferred to graph/study/{id}/inferred and its comparison table to graph/study/{id}/counts; other studies
+    are not touched.
     """
     from service.ingest.schema import Schema
     from service.ingest.shipped import study_source
@@ -347,11 +348,12 @@ def load(
     except StoreError as error:
         raise click.ClickException(f"{error}; nothing was loaded") from error
     progress.finish(total)
-    asserted, inferred = contents
+    asserted, inferred, table = contents
     counts = _counts(progress)
     click.echo(f"Loaded {folder} in {time.perf_counter() - started:.1f} s" + (f" ({counts}):" if counts else ":"))
     click.echo(f"  <{asserted.graph}>  {len(asserted.triples):,} triples")
     click.echo(f"  <{inferred.graph}>  {len(inferred.triples):,} inferred facts")
+    click.echo(f"  <{table.graph}>  {len(table.triples):,} triples of counts for comparisons")
     click.echo("  " + ", ".join(f"{step.name} {step.seconds:.1f} s" for step in progress.steps))
 
 

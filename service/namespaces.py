@@ -19,6 +19,11 @@ def study_graph(study_id: str) -> str:
     return f"{GRAPH}study/{study_id}"
 
 
+def counts_graph(study_id: str) -> str:
+    """The graph of a study's comparison table (service/ingest/counts.py)."""
+    return f"{GRAPH}study/{study_id}/counts"
+
+
 def inferred_graph(study_id: str) -> str:
     """Named graph holding what the reasoner inferred from one study (kept apart so queries can leave it out)."""
     return f"{GRAPH}study/{study_id}/inferred"

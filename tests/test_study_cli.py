@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT, samverkan, start_oxigraph
 
 from service.export import quads
-from service.namespaces import GRAPH_CATALOGUE, inferred_graph, study_graph
+from service.namespaces import GRAPH_CATALOGUE, counts_graph, inferred_graph, study_graph
 from service.store import EmbeddedStore, RemoteStore, StoreError
 
 TEMPLATES = ROOT / "data" / "templates"
@@ -53,21 +53,25 @@ def test_load_stores_the_study_and_what_was_inferred_with_a_summary(
 ) -> None:
     store, result = loaded
     asserted, inferred = dump(store, study_graph(STUDY)), dump(store, inferred_graph(STUDY))
+    table = dump(store, counts_graph(STUDY))
     lines = result.stdout.splitlines()
     assert re.fullmatch(
         rf"Loaded {re.escape(str(TEMPLATES))} in [0-9.]+ s \(2 rows: 2 observations, 2 collaborations, 3 actors, "
         r"2 coders\):",
         lines[0],
     )
-    assert lines[1:3] == [
+    assert lines[1:4] == [
         f"  <{study_graph(STUDY)}>  {len(asserted):,} triples",
         f"  <{inferred_graph(STUDY)}>  {len(inferred):,} inferred facts",
+        f"  <{counts_graph(STUDY)}>  {len(table):,} triples of counts for comparisons",
     ]
     assert re.fullmatch(
         r"  reading coding sheets [0-9.]+ s, building the graph [0-9.]+ s, validating \(SHACL\) [0-9.]+ s, "
-        r"reasoning [0-9.]+ s, storing [0-9.]+ s",
-        lines[3],
+        r"reasoning [0-9.]+ s, counting for comparisons [0-9.]+ s, storing [0-9.]+ s",
+        lines[4],
     )
+    totals = [q.object.value for q in table if q.predicate.value.endswith("#collaborationTotal")]
+    assert totals == ["2"]
     assert result.stderr == ""  # no progress lines when stderr is not a terminal
     inferred_types = {q.object.value for q in inferred if q.predicate.value.endswith("#type")}
     assert "https://w3id.org/samverkan/ontology#MunicipalityUniversityCollaboration" in inferred_types
@@ -390,7 +394,8 @@ def test_load_and_export_work_on_a_remote_sparql_server(tmp_path: Path) -> None:
         before = run("export", *remote, "--format", "nquads")
         assert before.returncode == 0
         exported = list(ox.parse(before.stdout.encode(), format=ox.RdfFormat.N_QUADS))
-        assert {q.graph_name.value for q in exported} == {study_graph(STUDY), inferred_graph(STUDY), GRAPH_CATALOGUE}
+        graphs = {study_graph(STUDY), inferred_graph(STUDY), counts_graph(STUDY), GRAPH_CATALOGUE}
+        assert {q.graph_name.value for q in exported} == graphs
         folder = copy_study(tmp_path)
         replace_in(CSV, ",samverkansavtal,", ",samverkansavtall,")(folder)
         assert run("load", str(folder), *remote).returncode == 1

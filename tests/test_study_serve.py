@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, Client, in_process, samverkan
 
 from service.ingest.shipped import shipped_sources, sync
-from service.namespaces import inferred_graph, study_graph
+from service.namespaces import counts_graph, inferred_graph, study_graph
 from service.store import EmbeddedStore
 
 SEED = "samverkan-som-strategi"
@@ -90,10 +90,10 @@ def test_only_changed_study_folders_are_rebuilt(tmp_path: Path) -> None:
     root = data_root(tmp_path)
     store = EmbeddedStore(str(tmp_path / "store"))
     study = ("min-studie",)
-    pair = [study_graph(*study), inferred_graph(*study)]
-    assert set(pair) <= set(sync(store, shipped_sources(root)))
+    graphs_of_study = [study_graph(*study), inferred_graph(*study), counts_graph(*study)]
+    assert set(graphs_of_study) <= set(sync(store, shipped_sources(root)))
     assert sync(store, shipped_sources(root)) == []
     sheet = root / "data" / "examples" / "mall" / "coding-sheet.csv"
     sheet.write_text(sheet.read_text(encoding="utf-8").replace("s. 12", "s. 13"), encoding="utf-8")
-    assert sync(store, shipped_sources(root)) == pair
+    assert sync(store, shipped_sources(root)) == graphs_of_study
     assert sync(store, shipped_sources(root, examples=False)) == []  # leaving examples out changes no graph

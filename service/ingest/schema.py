@@ -1,4 +1,5 @@
-"""What a study is read against: the ontology, the vocabularies, the reference list and the SHACL shapes.
+"""What a study is read against: the ontology, the vocabularies, the reference list and the SHACL shapes (and the
+structure of the comparison table made from it).
 
 Read once per command (or start-up) and only when a study needs them; their files are part of every
 study's digest, since a changed ontology can change what a study resolves to and what the reasoner infers.
@@ -25,6 +26,7 @@ VOCABULARIES_FILE = Path("ontology", "vocabularies.ttl")
 SHAPES_FILE = Path("ontology", "shapes.ttl")
 COUNTIES_FILE = Path("data", "reference", "lan.csv")
 MUNICIPALITIES_FILE = Path("data", "reference", "kommuner.csv")
+COUNTS_STRUCTURE_FILE = Path("ontology", "study-counts.ttl")
 COUNTY = URIRef(ONTOLOGY + "county")
 
 
@@ -37,20 +39,35 @@ def to_rdflib(triples: list[ox.Triple]) -> Graph:
 class Schema:
     """The files under `root` that studies are resolved, validated and reasoned against."""
 
-    FILES = (ONTOLOGY_FILE, VOCABULARIES_FILE, COUNTIES_FILE, MUNICIPALITIES_FILE, SHAPES_FILE)
+    FILES = (ONTOLOGY_FILE, VOCABULARIES_FILE, COUNTIES_FILE, MUNICIPALITIES_FILE, SHAPES_FILE, COUNTS_STRUCTURE_FILE)
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     @cached_property
+    def term_triples(self) -> list[ox.Triple]:
+        """The ontology and the vocabularies, as read."""
+        return read_rdf(self.root / ONTOLOGY_FILE) + read_rdf(self.root / VOCABULARIES_FILE)
+
+    @cached_property
+    def reference_triples(self) -> list[ox.Triple]:
+        """The municipalities and counties, as read."""
+        return reference_triples(self.root / COUNTIES_FILE, self.root / MUNICIPALITIES_FILE)
+
+    @cached_property
     def terms(self) -> Graph:
         """The ontology and the vocabularies."""
-        return to_rdflib(read_rdf(self.root / ONTOLOGY_FILE) + read_rdf(self.root / VOCABULARIES_FILE))
+        return to_rdflib(self.term_triples)
 
     @cached_property
     def reference(self) -> Graph:
         """The municipalities and counties."""
-        return to_rdflib(reference_triples(self.root / COUNTIES_FILE, self.root / MUNICIPALITIES_FILE))
+        return to_rdflib(self.reference_triples)
+
+    @cached_property
+    def counts_structure(self) -> list[ox.Triple]:
+        """The Data Cube structure of a study's comparison table, with the dimensions' codes (ingest/counts.py)."""
+        return read_rdf(self.root / COUNTS_STRUCTURE_FILE)
 
     @cached_property
     def graph(self) -> Graph:

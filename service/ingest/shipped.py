@@ -22,6 +22,7 @@ import service
 from service.catalogue import GraphContent, recorded_digests, replace_graphs
 from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
+from service.ingest.counts import study_counts
 from service.ingest.crosswalk import crosswalk_files
 from service.ingest.progress import Progress
 from service.ingest.reference import reference_triples
@@ -31,7 +32,15 @@ from service.ingest.sheets import sheet_files
 from service.ingest.study import prepare_study
 from service.ingest.study_yaml import study_id
 from service.ingest.studygraph import STUDY_FILE
-from service.namespaces import BASE, GRAPH_ONTOLOGY, GRAPH_REFERENCE, GRAPH_VOCABULARIES, inferred_graph, study_graph
+from service.namespaces import (
+    BASE,
+    GRAPH_ONTOLOGY,
+    GRAPH_REFERENCE,
+    GRAPH_VOCABULARIES,
+    counts_graph,
+    inferred_graph,
+    study_graph,
+)
 from service.store import Store
 
 
@@ -50,7 +59,7 @@ def code_digest() -> str:
     changed reader (or reasoner) rebuilds every graph, as a changed file rebuilds its own."""
     sha = hashlib.sha256()
     package = Path(service.__file__).parent
-    for path in sorted(package.rglob("*.py")):
+    for path in sorted([*package.rglob("*.py"), *package.rglob("*.rq")]):
         sha.update(str(path.relative_to(package)).encode())
         sha.update(path.read_bytes())
     return sha.hexdigest()
@@ -137,8 +146,9 @@ def study_source(
     *,
     hermit_max_triples: int = HERMIT_MAX_TRIPLES,
 ) -> GraphSource:
-    """A study folder (study.yaml + coding sheets, REFI-QDA projects and crosswalks, or Turtle files): its graph
-    and its inferred graph.
+    """A study folder (study.yaml + coding sheets, REFI-QDA projects and crosswalks, or Turtle files): its graph,
+    its inferred graph and its comparison table (service/ingest/counts.py), built together so that they are
+    written in one replace and the table cannot disagree with the study.
 
     `samverkan load` and the start-up share this, so a study is validated and reasoned over the same way.
     """
@@ -151,14 +161,21 @@ def study_source(
         files = sorted(folder.glob("*.ttl"))
 
     def build() -> list[BuiltGraph]:
-        study = prepare_study(folder, schema, progress or Progress(), hermit_max_triples=hermit_max_triples)
+        steps = progress or Progress()
+        study = prepare_study(folder, schema, steps, hermit_max_triples=hermit_max_triples)
+        asserted, inferred = study.asserted, study.inferred
+        steps.start("counting for comparisons", "triples")
+        schema_triples = schema.term_triples + schema.reference_triples
+        counts = study_counts(identifier, asserted + inferred, schema_triples, schema.counts_structure)
+        steps.finish(len(asserted) + len(inferred))
         return [
-            BuiltGraph(study_graph(identifier), study.title, study.asserted),
-            BuiltGraph(inferred_graph(identifier), f"Inferred from: {study.title}", study.inferred),
+            BuiltGraph(study_graph(identifier), study.title, asserted),
+            BuiltGraph(inferred_graph(identifier), f"Inferred from: {study.title}", inferred),
+            BuiltGraph(counts_graph(identifier), f"Comparison table of: {study.title}", counts),
         ]
 
     return GraphSource(
-        (study_graph(identifier), inferred_graph(identifier)),
+        (study_graph(identifier), inferred_graph(identifier), counts_graph(identifier)),
         root,
         tuple(_relative(f, root) for f in files),
         build,
