@@ -35,15 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sdist and the wheel, as `python -m build` makes them (the wheel is built from the unpacked sdist)."""
     out = tmp_path_factory.mktemp("dist")
-    done = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    assert done.returncode == 0, f"python -m build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    succeed([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], "python -m build", timeout=1200)
     return out
+
+
+def succeed(args: list[str], what: str, timeout: float) -> None:
+    """Run a build or install step; its own output's end is the assertion's message when it fails."""
+    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, f"{what} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
 
 
 def shipped_in_repository() -> set[str]:
@@ -103,14 +102,8 @@ def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=300)
     (wheel,) = dist.glob("*.whl")
-    done = subprocess.run(
-        [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    assert done.returncode == 0, f"pip install failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)]
+    succeed(pip, "pip install", timeout=1800)
     return folder
 
 
