@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,23 @@ if TYPE_CHECKING:  # the study pipeline (pyshacl, owlready2) is imported only by
 
 
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The same store choice for every command: embedded (in memory or --store PATH) or remote."""
+    """The same store choice for every command: embedded (in memory or --store PATH) or remote. The command gets
+    it as one `store: Config` (its other settings at their defaults)."""
+
+    @functools.wraps(command)
+    def with_store(
+        *args: Any,
+        store_path: str | None,
+        query_url: str | None,
+        update_url: str | None,
+        graph_store_url: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        store = Config(
+            store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url
+        )
+        return command(*args, store=store, **kwargs)
+
     options = [
         click.option(
             "--store", "store_path", type=click.Path(file_okay=False), help="On-disk store folder (default: in memory)."
@@ -33,9 +51,17 @@ def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="The remote server's Graph Store Protocol endpoint URL: loads send N-Triples there (faster).",
         ),
     ]
+    wrapped: Callable[..., Any] = with_store
     for option in reversed(options):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return wrapped
+
+
+def _existing(store: Config) -> Config:
+    """The settings, once an on-disk store is found where they point (opening a missing one would create it)."""
+    if store.store_path and not Path(store.store_path, "CURRENT").exists():
+        raise click.ClickException(f"there is no store at {store.store_path}")
+    return store
 
 
 @click.group()
@@ -120,14 +146,14 @@ def main() -> None:
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="HTTP worker processes.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per HTTP worker.")
-def serve(host: str, port: int, workers: int, threads: int, **settings: Any) -> None:
+def serve(host: str, port: int, workers: int, threads: int, store: Config, **settings: Any) -> None:
     """Start the SPARQL endpoint (http://HOST:PORT/sparql).
 
     Every option but --host, --port, --workers and --threads is a setting of service/config.py of the same name.
     """
     from service.http import serving
 
-    config = Config(**{name: value for name, value in settings.items() if value is not None})
+    config = replace(store, **{name: value for name, value in settings.items() if value is not None})
     click.echo(f"Samverkan KG: loading, then serving at http://{host}:{port}/sparql", err=True)
     problem = serving.serve(config, host, port, workers, threads)
     if problem:
@@ -154,10 +180,7 @@ def serve(host: str, port: int, workers: int, threads: int, **settings: Any) -> 
     "--kolada-url", default="https://api.kolada.se/v3", show_default=True, help="The Kolada API (v3) to fetch from."
 )
 def import_(
-    store_path: str | None,
-    query_url: str | None,
-    update_url: str | None,
-    graph_store_url: str | None,
+    store: Config,
     args: tuple[str, ...],
     graph: str | None,
     kpis: tuple[str, ...],
@@ -172,9 +195,8 @@ def import_(
     from service.ingest import read_rdf
 
     existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
-    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url)
     if args[:1] == ("kolada",):
-        _import_kolada(config, [existing_file.convert(a, None, None) for a in args[1:]], kpis, years, kolada_url)
+        _import_kolada(store, [existing_file.convert(a, None, None) for a in args[1:]], kpis, years, kolada_url)
         return
     if len(args) != 1 or not graph:
         raise click.UsageError("give one RDF file and --graph IRI (or `kolada FILE...` for Kolada key figures)")
@@ -185,7 +207,7 @@ def import_(
         raise click.ClickException(str(error)) from error
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
     try:
-        replace_graphs(_open(config), [GraphContent(graph, triples, [str(file)], digest)])
+        replace_graphs(_open(store), [GraphContent(graph, triples, [str(file)], digest)])
     except StoreError as error:
         raise click.ClickException(f"{error}; nothing was loaded") from error
     click.echo(f"{len(triples)} triples from {file} in <{graph}>")
@@ -227,23 +249,14 @@ def link() -> None:
 @click.option(
     "--endpoint", default=WIKIDATA_SPARQL, show_default=True, help="The SPARQL endpoint holding Wikidata's data."
 )
-def link_wikidata(
-    store_path: str | None, query_url: str | None, update_url: str | None, graph_store_url: str | None, endpoint: str
-) -> None:
+def link_wikidata(store: Config, endpoint: str) -> None:
     """Link municipalities, counties and organisations to Wikidata by kommunkod (P525), länskod (P507) and
     organisationsnummer (P6460), as skos:exactMatch in graph/linkset/wikidata. Codes with no entity or
     several are printed, not linked."""
     from service.linking.wikidata import LinkError, link_wikidata
 
     try:
-        report = link_wikidata(
-            _open(
-                Config(
-                    store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url
-                )
-            ),
-            endpoint,
-        )
+        report = link_wikidata(_open(store), endpoint)
     except (LinkError, StoreError) as error:
         raise click.ClickException(f"{error}; the links were not changed") from error
     for line in report.problems():
@@ -279,9 +292,7 @@ def _counts(progress: Progress) -> str:
 @main.command()
 @store_options
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def validate(
-    store_path: str | None, query_url: str | None, update_url: str | None, graph_store_url: str | None, folder: Path
-) -> None:
+def validate(store: Config, folder: Path) -> None:
     """Check a study folder (study.yaml + coding sheets) and list every problem at once; writes nothing.
 
     Values are resolved against the reference list and vocabularies, the graph is checked with the SHACL
@@ -302,23 +313,18 @@ def validate(
         f"Study '{study.study_id}' ({study.title}) is valid: {counts + '; ' if counts else ''}"
         f"{len(study.asserted)} triples, {len(study.inferred)} inferred facts."
     )
-    if store_path and not Path(store_path, "CURRENT").exists():
+    if store.store_path and not Path(store.store_path, "CURRENT").exists():
         return  # no store there yet: nothing to replace, and opening it would create it
-    if store_path or query_url:
-        config = Config(
-            store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url
-        )
-        held = study_graph(study.study_id) in _open(config).named_graphs()
-        where = config.store_path or config.query_url
+    if store.store_path or store.query_url:
+        held = study_graph(study.study_id) in _open(store).named_graphs()
+        where = store.store_path or store.query_url
         click.echo(f"Loading it would {'replace the' if held else 'add a new'} study graph in {where}.")
 
 
 @main.command()
 @store_options
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def load(
-    store_path: str | None, query_url: str | None, update_url: str | None, graph_store_url: str | None, folder: Path
-) -> None:
+def load(store: Config, folder: Path) -> None:
     """Validate, reason over and store a study folder, replacing that study's graphs in one atomic update.
 
     On any problem nothing in the store changes. The study goes to graph/study/{id}, what the reasoner
@@ -328,12 +334,12 @@ def load(
     from service.ingest.schema import Schema
     from service.ingest.shipped import study_source
 
-    if not store_path and not query_url:
+    if not store.store_path and not store.query_url:
         raise click.UsageError(
             "give --store PATH (an on-disk store) or --query-url and --update-url (a SPARQL server): "
             "a study loaded into an in-memory store would be gone when the command ends"
         )
-    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url)
+    config = store
     started = time.perf_counter()
     progress = _terminal_progress()
     try:
@@ -367,10 +373,7 @@ def load(
 @click.pass_context
 def export(
     context: click.Context,
-    store_path: str | None,
-    query_url: str | None,
-    update_url: str | None,
-    graph_store_url: str | None,
+    store: Config,
     graph: str | None,
     format_name: str,
     output: Path | None,
@@ -381,11 +384,8 @@ def export(
     if context.invoked_subcommand is not None:
         return
 
-    if store_path and not Path(store_path, "CURRENT").exists():
-        raise click.ClickException(f"there is no store at {store_path}")
-    config = Config(store_path=store_path, query_url=query_url, update_url=update_url, graph_store_url=graph_store_url)
     try:
-        found = quads(_open(config), graph)
+        found = quads(_open(_existing(store)), graph)
     except StoreError as error:
         raise click.ClickException(str(error)) from error
     if graph and not found:
@@ -419,19 +419,16 @@ def releases_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def _archive(store: dict[str, str | None], releases_dir: Path | None) -> tuple[ReleaseArchive, EmbeddedStore]:
-    """The on-disk store (the store options' values) and its releases; a clear error for the in-memory store (gone
-    when the command ends) and for a remote one."""
+def _archive(store: Config, releases_dir: Path | None) -> tuple[ReleaseArchive, EmbeddedStore]:
+    """The on-disk store and its releases; a clear error for the in-memory store (gone when the command ends) and
+    for a remote one."""
     from service.releases import open_archive
 
-    store_path, query_url = store["store_path"], store["query_url"]
-    if not store_path and not query_url:
+    if not store.store_path and not store.query_url:
         raise click.UsageError(
             "give --store PATH: releases are made of an on-disk store (the in-memory one is gone when the command ends)"
         )
-    if store_path and not Path(store_path, "CURRENT").exists():
-        raise click.ClickException(f"there is no store at {store_path}")
-    config = Config(**store, releases_dir=releases_dir)  # type: ignore[arg-type]  # click's option names
+    config = replace(_existing(store), releases_dir=releases_dir)
     opened = _open(config)
     try:
         archive = open_archive(config, opened)
@@ -445,7 +442,7 @@ def _archive(store: dict[str, str | None], releases_dir: Path | None) -> tuple[R
 @store_options
 @releases_option
 @click.option("--note", default="", help="What this release is, e.g. 'after loading the 2021 study'.")
-def release(releases_dir: Path | None, note: str, **store: str | None) -> None:
+def release(store: Config, releases_dir: Path | None, note: str) -> None:
     """Freeze the store's present data as a release that results can be cited on (docs/citing.md).
 
     Prints the release's identifier (date and short content hash). Data equal to an existing release makes no
@@ -466,7 +463,7 @@ def release(releases_dir: Path | None, note: str, **store: str | None) -> None:
 @store_options
 @releases_option
 @click.option("--delete", "delete_id", metavar="ID", help="Delete this release (its cite URLs then answer 410 Gone).")
-def releases(releases_dir: Path | None, delete_id: str | None, **store: str | None) -> None:
+def releases(store: Config, releases_dir: Path | None, delete_id: str | None) -> None:
     """List the releases, newest first, and whether the store's data still equals the last one; or delete one."""
     from service.releases import ReleaseGone, UnknownRelease
 
@@ -493,17 +490,14 @@ def releases(releases_dir: Path | None, delete_id: str | None, **store: str | No
 @click.argument("study_id")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @store_options
-def export_study(study_id: str, file: Path, **store: str | None) -> None:
+def export_study(study_id: str, file: Path, store: Config) -> None:
     """Write a loaded study as a REFI-QDA project (.qdpx): its quotes in their sources, its codings, coders, own
     codebook and our codes it uses (docs/study-format.md, "A study out as a REFI-QDA project")."""
     from service.ingest.refiqda_export import export_project, stored_study
     from service.ingest.schema import Schema
 
-    store_path = store["store_path"]
-    if store_path and not Path(store_path, "CURRENT").exists():
-        raise click.ClickException(f"there is no store at {store_path}")
     try:
-        graph = stored_study(_open(Config(**store)), study_id)  # type: ignore[arg-type]  # click's option names
+        graph = stored_study(_open(_existing(store)), study_id)
     except StoreError as error:
         raise click.ClickException(str(error)) from error
     if not len(graph):
