@@ -70,7 +70,7 @@ def query_operation(snapshot: str | None = None) -> Response:
     params, query = _parameters(request)
     if query is None:
         if request.method in ("GET", "HEAD") and not params:
-            return service_description(params, snapshot)
+            return service_description(snapshot)
         given = ", ".join(sorted(params)) or "an empty body"
         abort(
             400,
@@ -104,8 +104,9 @@ def query_operation(snapshot: str | None = None) -> Response:
 SD = "http://www.w3.org/ns/sparql-service-description#"
 
 
-def service_description(params: MultiDict[str, str], snapshot: str | None = None) -> Response:
-    """The SPARQL 1.1 Service Description of this endpoint: languages, formats, and the named graphs."""
+def service_description(snapshot: str | None = None) -> Response:
+    """The SPARQL 1.1 Service Description of this endpoint (asked for by a GET without parameters, so its format
+    comes from Accept): languages, formats, and the named graphs."""
 
     def sd(term: str) -> ox.NamedNode:
         return ox.NamedNode(SD + term)
@@ -137,5 +138,5 @@ def service_description(params: MultiDict[str, str], snapshot: str | None = None
             ox.Triple(node, a, sd("NamedGraph")),
             ox.Triple(node, sd("name"), ox.NamedNode(graph)),
         ]
-    job = QueryJob("", format=requested_format(params), accept=request.headers.get("Accept", ""))
+    job = QueryJob("", accept=request.headers.get("Accept", ""))
     return respond(render(GraphResult(triples), job, services().executor.limits))
