@@ -229,8 +229,12 @@ def generate(triples: int, folder: Path, seed: int = 2011) -> dict[str, object]:
                 count += 1
         files[STUDY_GRAPH] = {"file": "studies.nt", "triples": count}
         schema = Schema(ROOT)
-        studies = [quad.triple for quad in ox.parse(path=folder / "studies.nt", format=ox.RdfFormat.N_TRIPLES)]
-        table = study_counts("bench", studies, schema.term_triples + schema.reference_triples, schema.counts_structure)
+        store = ox.Store()  # what the reasoner's store holds when a study is loaded: the study and the schema
+        store.bulk_load(path=folder / "studies.nt", format=ox.RdfFormat.N_TRIPLES)
+        store.bulk_extend(
+            ox.Quad(t.subject, t.predicate, t.object) for t in schema.term_triples + schema.reference_triples
+        )
+        table = study_counts("bench", store, schema.counts_structure)
         text = ntriples(table)
         (folder / "counts.nt").write_text(text, encoding="utf-8")
         quads.writelines(f"{line[:-3]} <{COUNTS_GRAPH}> .\n" for line in text.splitlines(keepends=True))

@@ -296,7 +296,7 @@ def run_reasoning(engine: str, folder: Path, rows: int) -> dict[str, Any]:
         owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(union)
         inferred = len(union) - before
     else:
-        found = infer(context, study, hermit_max_triples=sys.maxsize if engine == "hermit" else 0)
+        found = infer(context, study, hermit_max_triples=sys.maxsize if engine == "hermit" else 0).facts
         inferred = len(found)
     seconds = time.perf_counter() - start
     if engine != "owlrl":

@@ -82,7 +82,7 @@ def turtle(body: str) -> Graph:
 def infer(schema: Graph, data: Graph, hermit_max_triples: int = HERMIT_MAX_TRIPLES) -> Graph:
     """service.ingest.reasoning.infer (pyoxigraph triples in and out) on the rdflib graphs these tests write."""
     triples = [quad.triple for quad in ox.parse(data.serialize(format="nt"), format=ox.RdfFormat.N_TRIPLES)]
-    return to_rdflib(reasoning.infer(schema, triples, hermit_max_triples=hermit_max_triples))
+    return to_rdflib(reasoning.infer(schema, triples, hermit_max_triples=hermit_max_triples).facts)
 
 
 @pytest.fixture(scope="module")

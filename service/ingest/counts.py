@@ -6,27 +6,24 @@ request, that grew with everything loaded (minutes at a million triples). The co
 is loaded, so they are made then, from the study's own graphs, and stored beside them in graph/study/{id}/counts,
 written in the same atomic replace, so they cannot disagree with the study. The saved comparisons read them.
 
-Which collaborations and observations a study has, and which concepts each has, are SPARQL (study-counts-*.rq),
-run on a store that holds only the study, what was inferred from it and the schema: the same patterns the
-comparison queries used to run over everything. Python joins the two answers and counts (one query doing both
-joins on variables that only some rows bind, which Oxigraph evaluates as a nested loop: 30 s at 100k triples).
+The counting is SPARQL (study-counts-totals.rq and study-counts-cells.rq), run on the reasoner's store, which
+holds only the study, what was inferred from it and the schema: the same patterns the comparison queries used
+to run over everything, grouped and counted by Oxigraph; Python writes the answers as a cube.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from service.namespaces import ID, ONTOLOGY, XSD
 
-MEMBERS_QUERY = Path(__file__).with_name("study-counts-members.rq")
-CONCEPTS_QUERY = Path(__file__).with_name("study-counts-concepts.rq")
+TOTALS_QUERY = Path(__file__).with_name("study-counts-totals.rq")
+CELLS_QUERY = Path(__file__).with_name("study-counts-cells.rq")
 
-Subject = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple  # what a row's ?subject or ?item may be
 QB = "http://purl.org/linked-data/cube#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 STRUCTURE = ox.NamedNode(ID + "study-counts/structure")
@@ -58,37 +55,31 @@ def _select(store: ox.Store, query: Path) -> ox.QuerySolutions:
     return rows
 
 
-def study_counts(
-    study_id: str, study: Iterable[ox.Triple], schema: Iterable[ox.Triple], structure: list[ox.Triple]
-) -> list[ox.Triple]:
+def study_counts(study_id: str, store: ox.Store, structure: list[ox.Triple]) -> list[ox.Triple]:
     """The counts graph of one study folder: the structure, then a qb:DataSet per study found in it (a research
     theme with phases has one per part that studies something) with its totals, and a qb:Observation per
     dimension and concept that some collaboration or observation has (zero counts are left out).
 
-    `study` is the folder's graph and what was inferred from it; `schema` the ontology, the vocabularies and the
-    reference list; `structure` the cube's structure and the dimensions' codes (Schema.counts_structure).
+    `store` holds in its default graph the folder's graph, what was inferred from it and the schema it was
+    reasoned against (the ontology, the vocabularies, the municipalities it names): the reasoner's own store
+    (service/ingest/reasoning.py, Inference.store). `structure` is the cube's structure and the dimensions'
+    codes (Schema.counts_structure); it is added to that store.
     """
-    store = ox.Store()
-    store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in (*study, *schema, *structure))
-    concepts: dict[tuple[str, Subject], set[tuple[ox.NamedNode, ox.NamedNode]]] = defaultdict(set)
-    for row in _select(store, CONCEPTS_QUERY):
-        through, subject, dimension, value = (row[v] for v in ("through", "subject", "dimension", "value"))
-        assert isinstance(through, ox.Literal) and isinstance(dimension, ox.NamedNode)
-        assert isinstance(subject, Subject) and isinstance(value, ox.NamedNode)
-        concepts[through.value, subject].add((dimension, value))
-    members: dict[ox.NamedNode, dict[str, set[Subject]]] = defaultdict(lambda: defaultdict(set))
-    cells: dict[tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode], dict[str, set[Subject]]] = defaultdict(
-        lambda: defaultdict(set)
-    )
-    for row in _select(store, MEMBERS_QUERY):
-        measure, studied, item, collaboration = (row[v] for v in ("measure", "study", "item", "c"))
-        assert isinstance(measure, ox.Literal) and isinstance(studied, ox.NamedNode)
-        assert isinstance(item, Subject) and isinstance(collaboration, Subject)
-        members[studied][measure.value].add(item)
-        for dimension, value in concepts[("codes", item)] | concepts[("participants", collaboration)]:
-            cells[studied, dimension, value][measure.value].add(item)
-    totals = {studied: {m: _integer(len(items)) for m, items in by.items()} for studied, by in members.items()}
-    counted = {key: {m: _integer(len(items)) for m, items in by.items()} for key, by in cells.items()}
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in structure)
+    totals: dict[ox.NamedNode, dict[str, ox.Literal]] = defaultdict(dict)
+    for row in _select(store, TOTALS_QUERY):
+        measure, studied, count = (row[v] for v in ("measure", "study", "count"))
+        assert isinstance(measure, ox.Literal) and isinstance(studied, ox.NamedNode) and isinstance(count, ox.Literal)
+        totals[studied][measure.value] = count  # an xsd:integer
+    counted: dict[tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode], dict[str, ox.Literal]] = defaultdict(dict)
+    for row in _select(store, CELLS_QUERY):
+        measure, studied, dimension, value, count = (
+            row[v] for v in ("measure", "study", "dimension", "value", "count")
+        )
+        assert isinstance(measure, ox.Literal) and isinstance(count, ox.Literal)
+        assert isinstance(studied, ox.NamedNode) and isinstance(dimension, ox.NamedNode)
+        assert isinstance(value, ox.NamedNode)
+        counted[studied, dimension, value][measure.value] = count
 
     zero = _integer(0)
     triples = list(structure)

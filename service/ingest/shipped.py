@@ -165,8 +165,7 @@ def study_source(
         study = prepare_study(folder, schema, steps, hermit_max_triples=hermit_max_triples)
         asserted, inferred = study.asserted, study.inferred
         steps.start("counting for comparisons", "triples")
-        schema_triples = schema.term_triples + schema.reference_triples
-        counts = study_counts(identifier, asserted + inferred, schema_triples, schema.counts_structure)
+        counts = study_counts(identifier, study.reasoned, schema.counts_structure)
         steps.finish(len(asserted) + len(inferred))
         return [
             BuiltGraph(study_graph(identifier), study.title, asserted),

@@ -507,12 +507,14 @@ def _actor_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class PreparedStudy:
-    """A study ready to store: its asserted graph and what the reasoner inferred from it."""
+    """A study ready to store: its asserted graph and what the reasoner inferred from it, with the store that
+    holds both beside the schema (for the comparison table; let it go before storing the study)."""
 
     study_id: str
     title: str
     asserted: list[ox.Triple]
     inferred: list[ox.Triple]
+    reasoned: ox.Store
 
 
 def prepare_study(
@@ -532,7 +534,7 @@ def prepare_study(
         context = schema.beside(URIRef(t.value) for t in terms if isinstance(t, ox.NamedNode))
     progress.start("reasoning", "triples")
     try:
-        inferred = infer(context, asserted, hermit_max_triples=hermit_max_triples)
+        inference = infer(context, asserted, hermit_max_triples=hermit_max_triples)
     except InconsistentStudyError as error:
         where = "".join(f"; {note}" for note in notes)
         message = f"the reasoner refused the study: {error}{where}"
@@ -540,7 +542,7 @@ def prepare_study(
     except ReasonerUnavailable as error:
         raise DataFileError(folder, f"cannot be reasoned over: {error}") from error
     progress.finish(len(asserted))
-    return PreparedStudy(study, title, asserted, inferred)
+    return PreparedStudy(study, title, asserted, inference.facts, inference.store)
 
 
 def _checked_study(
