@@ -314,10 +314,11 @@ def run_pipeline(folder: Path, store_dir: Path, rows: int) -> dict[str, Any]:
     from service.store import open_store
 
     progress = Progress()
+    store = open_store(Config(store_path=str(store_dir)))  # first, as `samverkan load` opens it
     source = study_source(ROOT, folder, Schema(ROOT), progress)
     contents = source.contents(source.digest())
     progress.start("storing", "triples")
-    replace_graphs(open_store(Config(store_path=str(store_dir))), contents)
+    replace_graphs(store, contents)
     progress.finish(sum(len(c.triples) for c in contents))
     steps = {step.name: round(step.seconds, 2) for step in progress.steps}
     return {"steps": steps, "triples": len(contents[0].triples), "inferred": len(contents[1].triples), **peak_memory()}

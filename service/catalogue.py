@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
+from service import collector
 from service.namespaces import GRAPH_CATALOGUE, ONTOLOGY, RDF_TYPE, XSD
 from service.store import Store
 
@@ -64,7 +65,8 @@ def replace_graphs(store: Store, contents: Sequence[GraphContent]) -> None:
         operations.append(f"DELETE WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ <{content.graph}> ?p ?o }} }}")
         description = _ntriples(content.description(now))
         operations.append(f"INSERT DATA {{ GRAPH <{GRAPH_CATALOGUE}> {{\n{description}}} }}")
-    store.replace_graphs({content.graph: content.triples for content in contents}, " ;\n".join(operations))
+    with collector.paused():  # millions of quads are made on the way to the bulk loader
+        store.replace_graphs({content.graph: content.triples for content in contents}, " ;\n".join(operations))
 
 
 def recorded_digests(store: Store) -> dict[str, str]:

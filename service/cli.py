@@ -341,6 +341,10 @@ def load(store: Config, folder: Path) -> None:
         )
     config = store
     started = time.perf_counter()
+    try:
+        target = _open(config)  # before the work: a store that cannot be opened is said at once
+    except StoreError as error:
+        raise click.ClickException(f"{error}; nothing was loaded") from error
     progress = _terminal_progress()
     try:
         source = study_source(config.data_root, folder, Schema(config.data_root), progress)
@@ -350,7 +354,7 @@ def load(store: Config, folder: Path) -> None:
     total = sum(len(content.triples) for content in contents)
     progress.start("storing", "triples")
     try:
-        replace_graphs(_open(config), contents)
+        replace_graphs(target, contents)
     except StoreError as error:
         raise click.ClickException(f"{error}; nothing was loaded") from error
     progress.finish(total)

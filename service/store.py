@@ -324,10 +324,20 @@ class EmbeddedStore:
                 if checkpoint:
                     for graph in replaced:
                         new.remove_graph(graph)
-                    new.bulk_extend(new_quads)
+                    _bulk_extend(new, new_quads)
                 else:
-                    new.bulk_extend(itertools.chain(_quads_besides(live, replaced), new_quads))
+                    _bulk_extend(new, itertools.chain(_quads_besides(live, replaced), new_quads))
                 _apply(new, then)
+
+
+# Quads per call of the bulk loader. One call buffers millions of quads before it writes them (2 GB more for the
+# 2.7 million of a study of 100,000 rows); calls of this size keep that to about 200 MB and take as long.
+BULK_BATCH = 200_000
+
+
+def _bulk_extend(store: ox.Store, quads: Iterator[ox.Quad]) -> None:
+    while batch := list(itertools.islice(quads, BULK_BATCH)):
+        store.bulk_extend(batch)
 
 
 def _quads_besides(store: ox.Store, graphs: set[ox.NamedNode]) -> Iterator[ox.Quad]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 import service
+from service import collector
 from service.catalogue import GraphContent, recorded_digests, replace_graphs
 from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
@@ -123,7 +124,8 @@ class GraphSource:
         """Build the graphs (this is where a study is validated and reasoned over) with their catalogue data."""
         built = cache.get(digest) if cache else None
         if built is None:
-            built = self.build()
+            with collector.paused():  # a study's rows become millions of terms and triples
+                built = self.build()
             if cache:
                 cache.put(digest, built)
         assert [b.graph for b in built] == list(self.graphs), "a source builds the graphs it names"

@@ -36,12 +36,24 @@ from service.ingest.resolve import ACTOR_TYPES, Resolver, Unresolved, normalise,
 from service.ingest.schema import Schema
 from service.ingest.sheets import Row, read_sheets, sheet_files
 from service.ingest.study_yaml import Activity, read_metadata, study_id
-from service.ingest.studygraph import SAMV, STUDY_FILE, StudyGraph, StudyProblems
+from service.ingest.studygraph import SAMV, STUDY_FILE, StudyGraph, StudyProblems, ox_iri, ox_term
 from service.ingest.validation import Origin, ShapeResults, validate
 from service.namespaces import BASE, ID, ONTOLOGY
 
 SEPARATOR = "|"
 LEAD_ROLE = URIRef(ID + "concept/aktorsroll/ledande-aktor")
+# The terms of the rows' triples, as pyoxigraph makes them (studygraph.py says why).
+_CODED_OBSERVATION, _COLLABORATION, _PARTICIPATION = (
+    ox_iri(SAMV[c]) for c in ("CodedObservation", "Collaboration", "Participation")
+)
+_IDENTIFIER, _LABEL, _GENERATED_BY = ox_iri(DCTERMS.identifier), ox_iri(RDFS.label), ox_iri(PROV.wasGeneratedBy)
+_IN_STUDY, _CODER, _QUOTE, _LOCATION, _DESCRIBES = (
+    ox_iri(SAMV[p]) for p in ("inStudy", "coder", "quote", "sourceLocation", "describes")
+)
+_PARTICIPANT, _HAS_PARTICIPATION, _PARTICIPATION_OF, _ROLE, _LEAD_ACTOR = (
+    ox_iri(SAMV[p]) for p in ("participant", "hasParticipation", "participationOf", "role", "leadActor")
+)
+_LEAD_ROLE = ox_iri(LEAD_ROLE)
 # Columns holding vocabulary concepts: the scheme they resolve against and the property they become.
 CONCEPT_COLUMNS = {
     "form": ("samverkansform", SAMV.form),
@@ -308,14 +320,14 @@ class _Rows:
             )
             return
         observations[slug(key)] = row
-        obs = self.s.iri("observation", slug(key))
+        obs = self.s.row_node("observation", slug(key))
         origin = Origin(row.path, f"observation '{key}'", row.number)
-        self.s.individual(obs, SAMV.CodedObservation, origin, row_node=True)
-        add = partial(self.s.add, row_node=True)
+        self.s.row_individual(obs, _CODED_OBSERVATION, origin)
+        add = self.s.add_rows
         add(
-            (obs, DCTERMS.identifier, Literal(key)),
-            (obs, RDFS.label, Literal(key)),
-            (obs, SAMV.inStudy, self.s.subject),
+            ox.Triple(obs, _IDENTIFIER, ox.Literal(key)),
+            ox.Triple(obs, _LABEL, ox.Literal(key)),
+            ox.Triple(obs, _IN_STUDY, ox_iri(self.s.subject)),
         )
 
         source = row.get("source")
@@ -332,7 +344,7 @@ class _Rows:
                     )
                 )
             else:
-                add((obs, PROV.wasGeneratedBy, activity.iri))
+                add(ox.Triple(obs, _GENERATED_BY, ox_term(activity.iri)))
         else:
             self.s.shape_problems.append(self.shapes.problem(origin, "Observation-source"))
 
@@ -342,24 +354,23 @@ class _Rows:
             if coder_iri not in self.s.origins:
                 self.s.individual(coder_iri, PROV.Agent, Origin(row.path, f"coder '{coder}'", row.number, "coder"))
                 self.s.add((coder_iri, RDFS.label, Literal(coder)))
-            add((obs, SAMV.coder, coder_iri))
+            add(ox.Triple(obs, _CODER, ox_term(coder_iri)))
         else:
             self.s.shape_problems.append(self.shapes.problem(origin, "Observation-coder"))
         if row.get("quote"):
-            add((obs, SAMV.quote, Literal(row.get("quote"), lang=self.s.language)))
+            add(ox.Triple(obs, _QUOTE, ox.Literal(row.get("quote"), language=self.s.language)))
         if row.get("location"):
-            add((obs, SAMV.sourceLocation, Literal(row.get("location"))))
+            add(ox.Triple(obs, _LOCATION, ox.Literal(row.get("location"))))
         if not row.get("quote") and not row.get("location"):
             self.s.shape_problems.append(self.shapes.problem(origin, "Observation-evidence"))
 
         codes: dict[URIRef, list[URIRef]] = {SAMV.studyCode: list(row.study_codes)}
-        add(*((obs, SAMV.studyCode, c) for c in row.study_codes))
         for column, (scheme, prop) in CONCEPT_COLUMNS.items():
             values = _split(row.get(column))
             resolve = partial(self.resolver.concept, scheme)
             resolved = [self._resolve(row, column, resolve, value) for value in values]
             codes[prop] = [c for c in resolved if c is not None]
-            add(*((obs, prop, c) for c in codes[prop]))
+        add(*(ox.Triple(obs, ox_iri(prop), ox_term(c)) for prop, concepts in codes.items() for c in concepts))
         if not codes[SAMV.form] and not codes[SAMV.studyCode]:
             self.s.shape_problems.append(self.shapes.problem(origin, "Observation-form"))
 
@@ -377,7 +388,7 @@ class _Rows:
             return
 
         collaboration = self._collaboration_of(row, collaborations, partners)
-        add((obs, SAMV.describes, collaboration.iri))
+        add(ox.Triple(obs, _DESCRIBES, ox_term(collaboration.iri)))
         collaboration.rows.append(row)
         collaboration.participants.setdefault(municipality, row)
         for partner in partners:
@@ -445,32 +456,29 @@ class _Rows:
 
     def _collaboration(self, c: _Collaboration) -> None:
         origin = self.s.origins[c.iri]
-        self.s.individual(c.iri, SAMV.Collaboration, origin, row_node=True)
-        add = partial(self.s.add, row_node=True)
-        add((c.iri, RDFS.label, c.label))
+        node = ox_iri(c.iri)
+        self.s.row_individual(node, _COLLABORATION, origin)
+        add = self.s.add_rows
+        add(ox.Triple(node, _LABEL, ox_term(c.label)))
         local = c.iri.removeprefix(f"{ID}collaboration/")
         for actor, row in c.participants.items():
-            participation = URIRef(f"{ID}participation/{local}/{actor.removeprefix(ID).replace('/', '-')}")
-            self.s.individual(
-                participation,
-                SAMV.Participation,
-                Origin(row.path, f"a participation in '{c.label}'", row.number, "partner"),
-                row_node=True,
-            )
+            participation = ox.NamedNode(f"{ID}participation/{local}/{actor.removeprefix(ID).replace('/', '-')}")
+            where = Origin(row.path, f"a participation in '{c.label}'", row.number, "partner")
+            self.s.row_individual(participation, _PARTICIPATION, where)
             add(
-                (c.iri, SAMV.participant, actor),
-                (c.iri, SAMV.hasParticipation, participation),
-                (participation, SAMV.participationOf, actor),
+                ox.Triple(node, _PARTICIPANT, ox_term(actor)),
+                ox.Triple(node, _HAS_PARTICIPATION, participation),
+                ox.Triple(participation, _PARTICIPATION_OF, ox_term(actor)),
             )
             if actor in c.leads:
-                add((participation, SAMV.role, LEAD_ROLE))
+                add(ox.Triple(participation, _ROLE, _LEAD_ROLE))
         for lead in c.leads:
-            add((c.iri, SAMV.leadActor, lead))
+            add(ox.Triple(node, _LEAD_ACTOR, ox_term(lead)))
         for prop, concepts in c.codes.items():
-            add(*((c.iri, prop, concept) for concept in concepts))
+            add(*(ox.Triple(node, ox_iri(prop), ox_term(concept)) for concept in concepts))
         span = Period.covering(c.periods)
         if span is not None:
-            add(*span.triples(c.iri))
+            add(*(ox.Triple(node, ox_iri(p), ox_term(o)) for _, p, o in span.triples(c.iri)))
         if len(c.participants) < 2:
             self.s.shape_problems.append(self.shapes.problem(origin, "Collaboration-participants"))
         if not c.codes.get(SAMV.form) and not c.codes.get(SAMV.studyCode):

@@ -1,12 +1,14 @@
 """A study's graph while it is built from its folder: triples, where each node came from, every problem found.
 
-The triples are kept in sets of rdflib terms, not in an rdflib Graph: a study of 100,000 rows has two million
-triples, and a Graph's indexes cost ten times a set's to fill. They go on to the store as pyoxigraph triples.
+What SHACL validates (study.yaml, the actors) is kept as rdflib terms, for pyshacl. The rows' triples, two
+million for a study of 100,000 rows, are made as pyoxigraph triples straight away: they go on to the reasoner
+and the store as such, and an rdflib term costs a Python-level hash wherever it goes (turning them from rdflib
+into pyoxigraph at the end took 10 s at 100,000 rows).
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from rdflib.namespace import OWL, RDF
 from rdflib.term import Node
 
 from service.ingest import DataFileError
+from service.ingest.schema import to_rdflib
 from service.ingest.sheets import COLUMNS
 from service.ingest.validation import Origin
 from service.namespaces import ID, ONTOLOGY
@@ -36,7 +39,7 @@ class StudyGraph:
     triples: set[Triple] = field(default_factory=set)
     # The observations, collaborations and participations built from the rows: checked while they are built
     # (service/ingest/study.py), as SHACL would check them, since pyshacl takes minutes over 100,000 rows.
-    row_triples: set[Triple] = field(default_factory=set)
+    row_triples: set[ox.Triple] = field(default_factory=set)
     origins: dict[Node, Origin] = field(default_factory=dict)
     problems: list[DataFileError] = field(default_factory=list)
     # What the rows' own checks found: the problems SHACL would report on the row nodes.
@@ -53,40 +56,63 @@ class StudyGraph:
         """A node of this study: id/{kind}/{study id}/{key}."""
         return URIRef(f"{ID}{kind}/{self.study_id}/{key}")
 
-    def add(self, *triples: Triple, row_node: bool = False) -> None:
-        """Add triples; `row_node` for those of an observation, collaboration or participation."""
-        (self.row_triples if row_node else self.triples).update(triples)
+    def row_node(self, kind: str, key: str) -> ox.NamedNode:
+        """A node built from the rows (an observation, a participation), as `iri` names it."""
+        return ox.NamedNode(f"{ID}{kind}/{self.study_id}/{key}")
 
-    def individual(self, iri: URIRef, cls: URIRef, origin: Origin, *, row_node: bool = False) -> None:
+    def add(self, *triples: Triple) -> None:
+        """Add triples of study.yaml, the actors or a codebook (what SHACL validates)."""
+        self.triples.update(triples)
+
+    def add_rows(self, *triples: ox.Triple) -> None:
+        """Add triples of an observation, collaboration or participation."""
+        self.row_triples.update(triples)
+
+    def individual(self, iri: URIRef, cls: URIRef, origin: Origin) -> None:
         """A typed owl:NamedIndividual (owlready2 lists only those), remembered with where it came from."""
-        self.add((iri, RDF.type, cls), (iri, RDF.type, OWL.NamedIndividual), row_node=row_node)
+        self.add((iri, RDF.type, cls), (iri, RDF.type, OWL.NamedIndividual))
         self.origins.setdefault(iri, origin)
+
+    def row_individual(self, node: ox.NamedNode, cls: ox.NamedNode, origin: Origin) -> None:
+        """`individual` for a node built from the rows."""
+        self.add_rows(ox.Triple(node, TYPE, cls), ox.Triple(node, TYPE, NAMED_INDIVIDUAL))
+        self.origins.setdefault(URIRef(node.value), origin)
 
     @property
     def graph(self) -> Graph:
         """The whole study as an rdflib Graph (for a look at a small study; the loader does not build one)."""
-        graph = Graph()
-        for triple in itertools.chain(self.triples, self.row_triples):
+        graph = to_rdflib(list(self.row_triples))
+        for triple in self.triples:
             graph.add(triple)
         return graph
 
     def named(self) -> set[URIRef]:
         """Every IRI the study names as a subject or object."""
-        return {t for ts in (self.triples, self.row_triples) for s, _, o in ts for t in (s, o) if isinstance(t, URIRef)}
+        named = {t for s, _, o in self.triples for t in (s, o) if isinstance(t, URIRef)}
+        iris = {t.value for row in self.row_triples for t in (row.subject, row.object) if isinstance(t, ox.NamedNode)}
+        return named | {URIRef(iri) for iri in iris}
 
     def oxigraph_triples(self) -> list[ox.Triple]:
-        """The whole study as pyoxigraph triples, each term converted once."""
-        terms: dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal] = {}
-
-        def term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-            found = terms.get(node)
-            if found is None:
-                found = terms[node] = _oxigraph_term(node)
-            return found
-
-        rows = (t for t in self.row_triples if t not in self.triples)
+        """The whole study as pyoxigraph triples, each once."""
         # The builders put IRIs and blank nodes in subject and predicate places only.
-        return [ox.Triple(term(s), term(p), term(o)) for s, p, o in itertools.chain(self.triples, rows)]  # type: ignore[arg-type]
+        validated = {ox.Triple(ox_term(s), ox_iri(p), ox_term(o)) for s, p, o in self.triples}  # type: ignore[arg-type]
+        return [*validated, *(t for t in self.row_triples if t not in validated)]
+
+
+@functools.lru_cache(maxsize=1 << 16)  # the same concepts, actors and properties come back row after row
+def ox_term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as a pyoxigraph term."""
+    return _oxigraph_term(node)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def ox_iri(iri: URIRef) -> ox.NamedNode:
+    """An rdflib IRI as a pyoxigraph one."""
+    return ox.NamedNode(iri)
+
+
+TYPE = ox_iri(RDF.type)
+NAMED_INDIVIDUAL = ox_iri(OWL.NamedIndividual)
 
 
 def _oxigraph_term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
