@@ -154,10 +154,11 @@ def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int =
         return schema, to_rdflib(list(data))
 
     if len(data) > hermit_max_triples:
-        rules.materialise(store)
+        facts = rules.one_triple_facts(store, data)
+        rules.materialise(store, from_defined_classes=True)
         if problems := rules.contradictions(store, asserted):
             raise InconsistentStudyError(problems)
-        return Inference(_study_facts(store, data), store)
+        return Inference(_study_facts(store, data, facts), store)
 
     reported = _hermit(schema_nt + _serialized(data))
     if reported is None:
@@ -262,10 +263,10 @@ def _add_new(store: ox.Store, facts: Graph) -> None:
     store.clear_graph(_REPORTED)
 
 
-def _study_facts(store: ox.Store, data: Sequence[ox.Triple]) -> list[ox.Triple]:
-    """What infer() returns: the new facts, and the classes the schema alone implies for individuals the study
-    names but does not give those classes itself."""
-    facts = _new_facts(store)
+def _study_facts(store: ox.Store, data: Sequence[ox.Triple], found: Sequence[ox.Triple] = ()) -> list[ox.Triple]:
+    """What infer() returns: the new facts (those the rules added to the store, and `found` beside them), and the
+    classes the schema alone implies for individuals the study names but does not give those classes itself."""
+    facts = _new_facts(store) + [t for t in found if _about_named(t)]
     query = f"""SELECT ?s ?c WHERE {{ GRAPH {_SCHEMA_NEW} {{ ?s a ?c }}
         FILTER(isIRI(?s) && !STRSTARTS(STR(?c), "{_EXPRESSION}")) }}"""
     implied: defaultdict[ox.NamedNode, list[ox.NamedNode]] = defaultdict(list)
@@ -443,24 +444,102 @@ class _Rules:
             rule("?x a ?d", "(?c ?d)", class_pairs, "?x a ?c"),
         )
 
-    def materialise(self, store: ox.Store) -> None:
+    def materialise(self, store: ox.Store, *, from_defined_classes: bool = False) -> None:
         """Apply the rules to the store's default graph until nothing new follows.
 
         Property values first (super-properties, inverses, to their fixpoint), then the types they imply
         (domains, ranges), then types from types (super-classes, defined classes, to their fixpoint): no rule
-        derives property values from types, so this order reaches the closure.
+        derives property values from types, so this order reaches the closure. `from_defined_classes`: the
+        first two phases are done already (`one_triple_facts`).
         """
-        for updates, to_fixpoint in (
+        phases = [
             (self.property_rules, True),
             (self.typing_rules + self.class_rules, False),
             (self.expression_rules + self.class_rules, True),
-        ):
+        ]
+        for updates, to_fixpoint in phases[2:] if from_defined_classes else phases:
             size = -1
             while size != (size := len(store)):
                 for update in updates:
                     store.update(update)
                 if not to_fixpoint:
                     break
+
+    def one_triple_facts(self, store: ox.Store, data: Sequence[ox.Triple]) -> list[ox.Triple]:
+        """The first two phases of `materialise` for a study just added to a store whose schema is materialised:
+        every fact that follows from one of its triples (super-properties and inverses, the types of domains and
+        ranges, super-classes), found in one Python pass over the study and added to the store. Returns those
+        new to the store.
+
+        The same rules as SPARQL updates take three times as long on a study of 100,000 rows: each phase joins
+        the whole store, ends with a pass that only confirms nothing new follows, and writes each fact twice.
+        A fact that follows from schema triples alone is in the store already, so the study's triples suffice.
+        """
+        plan = self._one_triple_plan
+        found: set[ox.Triple] = set()
+        for triple in data:
+            subject, predicate, obj = triple.subject, triple.predicate, triple.object
+            literal = isinstance(obj, ox.Literal)
+            steps = plan.get(predicate)
+            if steps is not None:
+                for q, inverted, domains, ranges in steps[1] if literal else steps[0]:
+                    s, o = (obj, subject) if inverted else (subject, obj)
+                    if q != predicate or inverted:
+                        found.add(ox.Triple(s, q, o))  # type: ignore[arg-type]  # not inverted when o is a literal
+                    for c in domains:
+                        found.add(ox.Triple(s, _RDF_TYPE, c))  # type: ignore[arg-type]
+                    for c in ranges:
+                        found.add(ox.Triple(o, _RDF_TYPE, c))  # type: ignore[arg-type]
+            if predicate == _RDF_TYPE:
+                for c in self._class_ancestors.get(obj, ()):  # type: ignore[arg-type]
+                    found.add(ox.Triple(subject, _RDF_TYPE, c))
+        ancestors = self._class_ancestors
+        for triple in [t for t in found if t.predicate == _RDF_TYPE]:  # types implied by implied types
+            for c in ancestors.get(triple.object, ()):  # type: ignore[arg-type]
+                found.add(ox.Triple(triple.subject, _RDF_TYPE, c))
+        new = [t for t in found if ox.Quad(t.subject, t.predicate, t.object) not in store]
+        store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
+        return new
+
+    @functools.cached_property
+    def _class_ancestors(self) -> dict[ox.NamedNode, list[ox.NamedNode]]:
+        return {ox.NamedNode(c): [ox.NamedNode(a) for a in found] for c, found in self.class_ancestors.items()}
+
+    @functools.cached_property
+    def _one_triple_plan(self) -> dict[ox.NamedNode, tuple[list[_Step], list[_Step]]]:
+        """For each property: the triples one of its values implies (a property, whether subject and object swap,
+        the classes its domain and range give), for a resource value and for a literal (never swapped)."""
+        domains: dict[URIRef, list[ox.NamedNode]] = defaultdict(list)
+        ranges: dict[URIRef, list[ox.NamedNode]] = defaultdict(list)
+        for prop, c in self.domains:
+            domains[prop].append(ox.NamedNode(c))
+        for prop, c in self.ranges:
+            ranges[prop].append(ox.NamedNode(c))
+        inverses: dict[URIRef, set[URIRef]] = defaultdict(set)
+        for a, b in self.inverses:
+            inverses[a].add(b)
+        plan: dict[ox.NamedNode, tuple[list[_Step], list[_Step]]] = {}
+        for prop in {*self.property_ancestors, *inverses, *domains, *ranges}:
+            reached: list[list[_Step]] = []
+            for literal in (False, True):
+                seen = {(prop, False)}
+                stack = [(prop, False)]
+                while stack:
+                    current, inverted = stack.pop()
+                    nexts = [(a, inverted) for a in self.property_ancestors.get(current, ())]
+                    if not literal:
+                        nexts += [(q, not inverted) for q in inverses.get(current, ())]
+                    for step in nexts:
+                        if step not in seen:
+                            seen.add(step)
+                            stack.append(step)
+                steps = [
+                    (ox.NamedNode(q), inverted, domains.get(q, []), [] if literal else ranges.get(q, []))
+                    for q, inverted in sorted(seen)
+                ]
+                reached.append(steps)
+            plan[ox.NamedNode(prop)] = (reached[0], reached[1])
+        return plan
 
     def contradictions(self, store: ox.Store, asserted: Callable[[], tuple[Graph, ...]]) -> list[str]:
         """Plain-words sentences for each individual in two disjoint classes or with two functional values.
@@ -515,6 +594,17 @@ class _Rules:
 
 
 _RDF_TYPE = ox.NamedNode(RDF_TYPE)
+_Step = tuple[ox.NamedNode, bool, list[ox.NamedNode], list[ox.NamedNode]]
+
+
+def _about_named(triple: ox.Triple) -> bool:
+    """What `_new_facts` keeps: a fact about a named individual, with no blank node or class expression in it."""
+    obj = triple.object
+    return (
+        isinstance(triple.subject, ox.NamedNode)
+        and not isinstance(obj, ox.BlankNode)
+        and not (isinstance(obj, ox.NamedNode) and obj.value.startswith(_EXPRESSION))
+    )
 
 
 class _Labels:
