@@ -7,9 +7,9 @@ and ranges give) are computed here once, when a study is loaded, and stored in t
 Two engines, one result:
 - HermiT (OWL 2 DL, through owlready2 and Java) checks consistency against the whole ontology. It is used for
   studies up to `Config.hermit_max_triples` triples.
-- Above that, HermiT is too slow (see BENCHMARKS.md), and rules run in pyoxigraph instead: SPARQL updates built
-  from the ontology's own axioms (the OWL 2 RL subset it uses) plus checks for disjoint classes and functional
-  properties.
+- Above that, HermiT is too slow (see BENCHMARKS.md), and rules run instead, built from the ontology's own
+  axioms (the OWL 2 RL subset it uses): what follows from one triple in a Python pass over the study, the
+  defined classes as SPARQL updates in pyoxigraph; plus checks for disjoint classes and functional properties.
 Both fill the same facts: HermiT's own answers go through the same rules to get every super-class and
 super-property, since owlready2 reports only the most specific ones and drops inverse-property values.
 """
@@ -297,7 +297,7 @@ def _new_facts(store: ox.Store) -> list[ox.Triple]:
     return list(found)
 
 
-# --- Rules: the OWL 2 RL subset the ontology uses, as SPARQL updates ----------------------------------------
+# --- Rules: the OWL 2 RL subset the ontology uses ------------------------------------------------------------
 
 
 class _Rules:
