@@ -18,9 +18,11 @@ from rdflib.namespace import RDF
 
 from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import reasoning
+from service.ingest.progress import Progress
 from service.ingest.reasoning import InconsistentStudyError, ReasonerUnavailable
 from service.ingest.reference import reference_triples
-from service.ingest.schema import to_rdflib
+from service.ingest.schema import Schema, to_rdflib
+from service.ingest.study import build_study
 from service.namespaces import ID, ONTOLOGY
 
 SAMV = Namespace(ONTOLOGY)
@@ -226,3 +228,47 @@ def test_java_that_fails_to_start(schema: Graph, tmp_path: Path, monkeypatch: py
         "Machine. Reasoning needs a working Java (a JRE 11 or newer): install it, e.g. `apt-get install "
         "default-jre-headless` (Debian/Ubuntu) or from https://adoptium.net."
     )
+
+
+def one_pass_and_sparql(context: Graph, data: list[ox.Triple]) -> tuple[set[ox.Quad], set[ox.Quad]]:
+    """The store's facts when the first two phases of the rules are the Python pass (_Rules.one_triple_facts,
+    used for large studies), and when they are the SPARQL rules."""
+    rules = reasoning._Rules(context)
+    schema_quads = list(ox.parse(context.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_QUADS))
+
+    def reasoned(one_pass: bool) -> set[ox.Quad]:
+        store = ox.Store()
+        store.extend(schema_quads)  # the same blank nodes in both stores
+        rules.materialise(store)
+        store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in data)
+        if one_pass:
+            assert rules.one_triple_facts(store, data)  # the study implies something
+        rules.materialise(store, from_defined_classes=one_pass)
+        return set(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+
+    return reasoned(one_pass=True), reasoned(one_pass=False)
+
+
+UNTYPED = """
+x:obs samv:describes x:samarbete ; samv:inStudy x:studie ; samv:quote "Vi samverkar."@sv .
+x:samarbete samv:participant kommun:1980 , org:bolaget ; samv:hasParticipation x:deltagande .
+x:deltagande samv:participationOf org:bolaget .
+"""
+
+
+@pytest.mark.parametrize("body", [STUDY, UNTYPED], ids=["study", "untyped"])
+def test_the_one_pass_finds_what_the_sparql_rules_find(schema: Graph, body: str) -> None:
+    """Also on a study that leaves every type to domains and ranges."""
+    data = [q.triple for q in ox.parse(turtle(body).serialize(format="nt"), format=ox.RdfFormat.N_TRIPLES)]
+    by_pass, by_sparql = one_pass_and_sparql(schema, data)
+    assert by_pass == by_sparql
+
+
+@pytest.mark.parametrize(
+    "folder", sorted(p for p in (ROOT / "data" / "examples").iterdir() if (p / "study.yaml").is_file()), ids=str
+)
+def test_the_one_pass_finds_what_the_sparql_rules_find_on_each_example(folder: Path) -> None:
+    schema = Schema(ROOT)
+    built = build_study(folder, schema, Progress())
+    by_pass, by_sparql = one_pass_and_sparql(schema.beside(built.named()), built.oxigraph_triples())
+    assert by_pass == by_sparql
