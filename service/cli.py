@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,10 +207,8 @@ def import_(
     except DataFileError as error:
         raise click.ClickException(str(error)) from error
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
-    try:
+    with _nothing_loaded_on_store_error():
         replace_graphs(_open(store), [GraphContent(graph, triples, [str(file)], digest)])
-    except StoreError as error:
-        raise click.ClickException(f"{error}; nothing was loaded") from error
     click.echo(f"{len(triples)} triples from {file} in <{graph}>")
 
 
@@ -341,10 +340,8 @@ def load(store: Config, folder: Path) -> None:
         )
     config = store
     started = time.perf_counter()
-    try:
+    with _nothing_loaded_on_store_error():
         target = _open(config)  # before the work: a store that cannot be opened is said at once
-    except StoreError as error:
-        raise click.ClickException(f"{error}; nothing was loaded") from error
     progress = _terminal_progress()
     try:
         source = study_source(config.data_root, folder, Schema(config.data_root), progress)
@@ -353,10 +350,8 @@ def load(store: Config, folder: Path) -> None:
         raise _refused(error) from error
     total = sum(len(content.triples) for content in contents)
     progress.start("storing", "triples")
-    try:
+    with _nothing_loaded_on_store_error():
         replace_graphs(target, contents)
-    except StoreError as error:
-        raise click.ClickException(f"{error}; nothing was loaded") from error
     progress.finish(total)
     asserted, inferred, table = contents
     counts = _counts(progress)
@@ -512,6 +507,15 @@ def export_study(study_id: str, file: Path, store: Config) -> None:
     for note in project.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"{project.observations} coded observations written to {file}", err=True)
+
+
+@contextmanager
+def _nothing_loaded_on_store_error() -> Iterator[None]:
+    """A store that refuses a load (cannot be opened, is busy, fails a write) as a command-line error."""
+    try:
+        yield
+    except StoreError as error:
+        raise click.ClickException(f"{error}; nothing was loaded") from error
 
 
 def _open(config: Config) -> Store:

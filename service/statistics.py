@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -53,13 +53,7 @@ class Share:
     ci_high: float | None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "count": self.count,
-            "total": self.total,
-            "share": self.share,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -78,13 +72,7 @@ class ProportionTest:
     cramers_v: float
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "test": self.test,
-            "statistic": self.statistic,
-            "p_value": self.p_value,
-            "p_adjusted": self.p_adjusted,
-            "cramers_v": self.cramers_v,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -97,9 +85,7 @@ class ValueStatistics:
 
     def as_json(self) -> dict[str, Any]:
         tested: dict[str, Any] = (
-            self.test.as_json()
-            if self.test is not None
-            else dict.fromkeys(("test", "statistic", "p_value", "p_adjusted", "cramers_v"))
+            self.test.as_json() if self.test is not None else dict.fromkeys(f.name for f in fields(ProportionTest))
         )
         return {"shares": [share.as_json() for share in self.shares], **tested, "untested": self.untested}
 

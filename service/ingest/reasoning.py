@@ -290,11 +290,7 @@ def _study_facts(store: ox.Store, data: Sequence[ox.Triple], found: Sequence[ox.
 
 def _new_facts(store: ox.Store) -> list[ox.Triple]:
     """The facts the rules (or HermiT) added about named individuals, leaving out names of class expressions."""
-    construct = f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_NEW} {{ ?s ?p ?o }}
-        FILTER(isIRI(?s) && !isBlank(?o) && !STRSTARTS(STR(?o), "{_EXPRESSION}")) }}"""
-    found = store.query(construct)
-    assert isinstance(found, ox.QueryTriples)
-    return list(found)
+    return [quad.triple for quad in store.quads_for_pattern(None, None, None, _NEW) if _about_named(quad.triple)]
 
 
 # --- Rules: the OWL 2 RL subset the ontology uses ------------------------------------------------------------
@@ -598,12 +594,12 @@ _Step = tuple[ox.NamedNode, bool, list[ox.NamedNode], list[ox.NamedNode]]
 
 
 def _about_named(triple: ox.Triple) -> bool:
-    """What `_new_facts` keeps: a fact about a named individual, with no blank node or class expression in it."""
+    """A fact to return: about a named individual, with no blank node or name of a class expression in it."""
     obj = triple.object
     return (
         isinstance(triple.subject, ox.NamedNode)
         and not isinstance(obj, ox.BlankNode)
-        and not (isinstance(obj, ox.NamedNode) and obj.value.startswith(_EXPRESSION))
+        and not (isinstance(obj, ox.NamedNode | ox.Literal) and obj.value.startswith(_EXPRESSION))
     )
 
 

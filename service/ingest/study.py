@@ -137,6 +137,7 @@ class _Rows:
         self.shapes = shapes
         self.activities = activities
         self.progress = progress
+        self.study_node = ox_iri(study.subject)
 
     def build(self, rows: list[Row]) -> None:
         self.progress.start("building the graph", "rows")
@@ -327,7 +328,7 @@ class _Rows:
         add(
             ox.Triple(obs, _IDENTIFIER, ox.Literal(key)),
             ox.Triple(obs, _LABEL, ox.Literal(key)),
-            ox.Triple(obs, _IN_STUDY, ox_iri(self.s.subject)),
+            ox.Triple(obs, _IN_STUDY, self.study_node),
         )
 
         source = row.get("source")

@@ -99,12 +99,6 @@ class StudyGraph:
         return [*validated, *(t for t in self.row_triples if t not in validated)]
 
 
-@functools.lru_cache(maxsize=1 << 16)  # the same concepts, actors and properties come back row after row
-def ox_term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """An rdflib term as a pyoxigraph term."""
-    return _oxigraph_term(node)
-
-
 @functools.lru_cache(maxsize=1 << 16)
 def ox_iri(iri: URIRef) -> ox.NamedNode:
     """An rdflib IRI as a pyoxigraph one."""
@@ -115,7 +109,9 @@ TYPE = ox_iri(RDF.type)
 NAMED_INDIVIDUAL = ox_iri(OWL.NamedIndividual)
 
 
-def _oxigraph_term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+@functools.lru_cache(maxsize=1 << 16)  # the same concepts, actors and properties come back row after row
+def ox_term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as a pyoxigraph term."""
     if isinstance(node, URIRef):
         return ox.NamedNode(node)
     if isinstance(node, BNode):
