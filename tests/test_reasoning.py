@@ -143,6 +143,23 @@ def test_rules_give_the_same_facts_as_hermit(inferred: Graph, schema: Graph) -> 
     assert len(inferred) > 30
 
 
+# A defined class whose definition reads another defined class: the second is known only once the super-classes
+# of the first's expression are added, after the pass over the definitions, so the rules must look again.
+CHAINED_SCHEMA = """
+x:p a owl:ObjectProperty . x:q a owl:ObjectProperty .
+x:Inner a owl:Class ; owl:equivalentClass [ a owl:Restriction ; owl:onProperty x:q ; owl:someValuesFrom owl:Thing ] .
+x:Outer a owl:Class ; owl:equivalentClass [ a owl:Restriction ; owl:onProperty x:p ; owl:someValuesFrom x:Inner ] .
+"""
+CHAINED = "x:a a owl:NamedIndividual ; x:p x:b . x:b a owl:NamedIndividual ; x:q x:c . x:c a owl:NamedIndividual ."
+
+
+def test_a_definition_that_reads_another_defined_class() -> None:
+    by_rules = infer(turtle(CHAINED_SCHEMA), turtle(CHAINED), hermit_max_triples=RULES_ONLY)
+    assert (X.b, RDF.type, X.Inner) in by_rules
+    assert (X.a, RDF.type, X.Outer) in by_rules
+    assert set(by_rules) == set(infer(turtle(CHAINED_SCHEMA), turtle(CHAINED)))
+
+
 def test_both_sectors_refused_by_hermit_naming_actor_and_axiom(schema: Graph) -> None:
     with pytest.raises(InconsistentStudyError) as refused:
         infer(schema, turtle(BOTH_SECTORS))

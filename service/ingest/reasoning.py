@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import shutil
 import tempfile
 import threading
@@ -146,8 +147,9 @@ def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int =
     store = ox.Store()
     _load(store, schema_nt)
     rules.materialise(store)
-    store.update(f"MOVE {_NEW} TO {_SCHEMA_NEW}")  # what the schema alone implies is mostly not the study's
-    _load(store, _serialized(data))  # not kept: for a large study, its text costs hundreds of MB
+    store.update(f"MOVE SILENT {_NEW} TO {_SCHEMA_NEW}")  # what the schema alone implies is mostly not the study's
+    # Not kept: for a large study, its text costs hundreds of MB. Lenient: pyoxigraph wrote it from terms it checked.
+    store.load(_serialized(data), format=ox.RdfFormat.N_TRIPLES, lenient=True)
 
     @functools.cache
     def asserted() -> tuple[Graph, ...]:
@@ -329,6 +331,7 @@ class _Rules:
         # rule is a small join: "?x a <expression>" is inferred step by step, as in the OWL 2 RL rules.
         self._names: dict[Node, URIRef] = {}
         self._bodies: dict[str, URIRef] = {}
+        self._parts: dict[URIRef, tuple[bool, list[URIRef]]] = {}  # expression: (an intersection?, its parts)
         self.expression_rules: list[str] = []
         parents = _named_parents(schema, RDFS.subClassOf, OWL.equivalentClass)
         for c, expression in schema.subject_objects(OWL.equivalentClass):
@@ -338,7 +341,7 @@ class _Rules:
                 if (conjuncts := schema.value(expression, OWL.intersectionOf)) is not None:
                     parents[c] |= {m for m in Collection(schema, conjuncts) if isinstance(m, URIRef)}
         self.class_ancestors = _closure(parents)
-        self.property_rules, self.typing_rules, self.class_rules = self._updates()
+        self.property_rules, self.typing_rules, self.class_rules, self.expression_class_rules = self._updates()
 
     # -- reading the axioms
 
@@ -364,6 +367,7 @@ class _Rules:
             return self._names[expression]
         g = self.schema
         body: str | None = None
+        parts: list[URIRef | None] = []
         if (members := g.value(expression, OWL.intersectionOf)) is not None:
             parts = [self._compile(m) for m in Collection(g, members)]
             if None not in parts:
@@ -377,8 +381,9 @@ class _Rules:
         if body is None:
             return None
         if body not in self._bodies:  # the same expression written twice gets one name and one rule
-            self._bodies[body] = URIRef(f"{_EXPRESSION}{len(self._bodies)}")
-            self.expression_rules.append(_insert_new(f"?x a <{self._bodies[body]}>", body))
+            name = self._bodies[body] = URIRef(f"{_EXPRESSION}{len(self._bodies)}")
+            self._parts[name] = (g.value(expression, OWL.intersectionOf) is not None, [p for p in parts if p])
+            self.expression_rules.append(_insert_new(f"?x a <{name}>", body))
         self._names[expression] = self._bodies[body]
         return self._bodies[body]
 
@@ -422,10 +427,12 @@ class _Rules:
 
     # -- running them
 
-    def _updates(self) -> tuple[list[str], list[str], list[str]]:
-        """The rules as SPARQL updates: for property values, for the types they imply, and for types from types."""
+    def _updates(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        """The rules as SPARQL updates: for property values, for the types they imply, for types from types, and
+        for the super-classes of class expressions (after the expressions' own rules)."""
         class_pairs = {(c, a) for c, ancestors in self.class_ancestors.items() for a in ancestors}
         property_pairs = {(p, a) for p, ancestors in self.property_ancestors.items() for a in ancestors}
+        expression_pairs = {(c, a) for c, a in class_pairs if c in self._parts}
 
         def rule(head: str, variables: str, pairs: set[tuple[URIRef, URIRef]], body: str) -> list[str]:
             projection = " ".join(dict.fromkeys(t for t in head.split() if t.startswith("?")))
@@ -438,28 +445,56 @@ class _Rules:
             rule("?x a ?c", "(?p ?c)", self.domains, "?x ?p ?y")
             + rule("?y a ?c", "(?p ?c)", self.ranges, "?x ?p ?y FILTER(!isLiteral(?y))"),
             rule("?x a ?d", "(?c ?d)", class_pairs, "?x a ?c"),
+            rule("?x a ?d", "(?c ?d)", expression_pairs, "?x a ?c"),
         )
 
     def materialise(self, store: ox.Store, *, from_defined_classes: bool = False) -> None:
         """Apply the rules to the store's default graph until nothing new follows.
 
         Property values first (super-properties, inverses, to their fixpoint), then the types they imply
-        (domains, ranges), then types from types (super-classes, defined classes, to their fixpoint): no rule
-        derives property values from types, so this order reaches the closure. `from_defined_classes`: the
-        first two phases are done already (`one_triple_facts`).
+        (domains, ranges) and their super-classes, then the defined classes: no rule derives property values
+        from types, so this order reaches the closure. `from_defined_classes`: the first two phases are done
+        already (`one_triple_facts`).
+
+        The defined classes' rules come in an order where each expression's parts come before it, and types
+        are closed under super-classes before them, so one pass finds nearly everything. What it can miss is
+        what a rule reads among the super-classes the pass's last rule added: only the rules that read one of
+        those run again, and only if they find something does the whole pass repeat (on a large study, a
+        second whole pass that only confirms took as long as half the first).
         """
-        phases = [
-            (self.property_rules, True),
-            (self.typing_rules + self.class_rules, False),
-            (self.expression_rules + self.class_rules, True),
-        ]
-        for updates, to_fixpoint in phases[2:] if from_defined_classes else phases:
+        if not from_defined_classes:
             size = -1
             while size != (size := len(store)):
-                for update in updates:
+                for update in self.property_rules:
                     store.update(update)
-                if not to_fixpoint:
-                    break
+            for update in self.typing_rules + self.class_rules:
+                store.update(update)
+        updates = self.expression_rules + self.expression_class_rules
+        again = self._reading_defined_supers
+        size = len(store) if again else 0  # counting a store's quads reads them all
+        for update in updates:
+            store.update(update)
+        while again and size != (size := len(store)):
+            for update in again:
+                store.update(update)
+            again = updates
+
+    @functools.cached_property
+    def _reading_defined_supers(self) -> list[str]:
+        """The expressions' rules that read a class the super-class rule after them may add to an individual that
+        lacked it, then that rule again; none when no rule reads one."""
+        added = {str(a) for c in self._parts for a in self.class_ancestors.get(c, set()) - self._known(c)}
+        readers = [u for u in self.expression_rules if added & set(re.findall(r"<([^>]+)>", u.split(" WHERE ", 1)[1]))]
+        return readers + self.expression_class_rules if readers else []
+
+    def _known(self, c: URIRef) -> set[URIRef]:
+        """The classes every individual of class `c` has before super-classes of expressions are added: a named
+        class's super-classes are there already; an intersection has each part's, a union those all parts share."""
+        if c not in self._parts:
+            return {c} | self.class_ancestors.get(c, set())
+        intersection, parts = self._parts[c]
+        known = [self._known(part) for part in parts]
+        return {c} | (set().union(*known) if intersection else set.intersection(*known) if known else set())
 
     def one_triple_facts(self, store: ox.Store, data: Sequence[ox.Triple]) -> list[ox.Triple]:
         """The first two phases of `materialise` for a study just added to a store whose schema is materialised:
