@@ -298,6 +298,34 @@ def _new_facts(store: ox.Store) -> list[ox.Triple]:
 # --- Rules: the OWL 2 RL subset the ontology uses ------------------------------------------------------------
 
 
+_CANDIDATES = "VALUES ?x {}"
+"""Where a rule with candidates (_Rule.candidates) gets them."""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A rule as a SPARQL update. One with `candidates` (a SELECT of ?x) runs only when that finds individuals,
+    and only over them: for a costly join that few individuals can satisfy (Oxigraph does not start a join
+    from a small part of it by itself)."""
+
+    update: str
+    candidates: str | None = None
+
+    @property
+    def reads(self) -> str:
+        """The text of what the rule reads (its WHERE and its candidates' query)."""
+        return self.update.split(" WHERE ", 1)[1] + (self.candidates or "")
+
+    def apply(self, store: ox.Store) -> None:
+        if self.candidates is None:
+            store.update(self.update)
+        elif found := [row["x"] for row in _select(store, self.candidates)]:
+            if all(isinstance(x, ox.NamedNode) for x in found):
+                store.update(self.update.replace(_CANDIDATES, f"VALUES ?x {{ {' '.join(map(str, found))} }}", 1))
+            else:  # a blank node cannot be a value in VALUES: check every individual
+                store.update(self.update.replace(_CANDIDATES, "", 1))
+
+
 class _Rules:
     """Rules and checks read from an ontology's axioms; they run over a pyoxigraph store's default graph."""
 
@@ -332,7 +360,8 @@ class _Rules:
         self._names: dict[Node, URIRef] = {}
         self._bodies: dict[str, URIRef] = {}
         self._parts: dict[URIRef, tuple[bool, list[URIRef]]] = {}  # expression: (an intersection?, its parts)
-        self.expression_rules: list[str] = []
+        self.expression_rules: list[_Rule] = []
+        self._counted: dict[str, tuple[URIRef, URIRef, int]] = {}  # body: property, filler, count (2 or more)
         parents = _named_parents(schema, RDFS.subClassOf, OWL.equivalentClass)
         for c, expression in schema.subject_objects(OWL.equivalentClass):
             if isinstance(c, URIRef) and isinstance(expression, BNode):
@@ -383,7 +412,11 @@ class _Rules:
         if body not in self._bodies:  # the same expression written twice gets one name and one rule
             name = self._bodies[body] = URIRef(f"{_EXPRESSION}{len(self._bodies)}")
             self._parts[name] = (g.value(expression, OWL.intersectionOf) is not None, [p for p in parts if p])
-            self.expression_rules.append(_insert_new(f"?x a <{name}>", body))
+            self.expression_rules += (
+                self._counted_rules(name, body, *self._counted[body])
+                if body in self._counted
+                else [_Rule(_insert_new(f"?x a <{name}>", body))]
+            )
         self._names[expression] = self._bodies[body]
         return self._bodies[body]
 
@@ -403,7 +436,31 @@ class _Rules:
             f"?x <{prop}> {v} ." + ("" if filler_name == OWL.Thing else f" {v} a <{filler_name}> .") for v in values
         ]
         body += [f"FILTER(str({a}) < str({b}) && {self._different(a, b)})" for a, b in combinations(values, 2)]
+        if count > 1:
+            self._counted[" ".join(body)] = (prop, filler_name, count)
         return " ".join(body)
+
+    def _counted_rules(self, name: URIRef, body: str, prop: URIRef, filler: URIRef, count: int) -> list[_Rule]:
+        """The rules for "at least `count` values, known to differ": first, those with that many values of one
+        functional property among their values (a count, cheap), then the pairwise check of `body` for the
+        individuals not found so that have enough values at all (on a large study, running that check over every
+        individual took longer than all other defined classes together)."""
+        head = f"?x a <{name}>"
+        values = f"?x <{prop}> ?y ." + ("" if filler == OWL.Thing else f" ?y a <{filler}> .")
+        rules = [
+            _Rule(
+                _insert_new(
+                    head,
+                    f"{{ SELECT ?x {{ {values} ?y <{p}> ?v }} GROUP BY ?x HAVING (COUNT(DISTINCT ?v) >= {count}) }}",
+                )
+            )
+            for p in self.functional
+        ]
+        candidates = (
+            f"SELECT ?x {{ {{ SELECT ?x {{ {values} }} GROUP BY ?x HAVING (COUNT(DISTINCT ?y) >= {count}) }} "
+            f"FILTER NOT EXISTS {{ {head} }} }}"
+        )
+        return [*rules, _Rule(_insert_new(head, f"{_CANDIDATES} {body}"), candidates)]
 
     def _different(self, a: str, b: str) -> str:
         """Two individuals are known to differ (OWL has no unique name assumption): how HermiT would know.
@@ -427,17 +484,17 @@ class _Rules:
 
     # -- running them
 
-    def _updates(self) -> tuple[list[str], list[str], list[str], list[str]]:
+    def _updates(self) -> tuple[list[_Rule], list[_Rule], list[_Rule], list[_Rule]]:
         """The rules as SPARQL updates: for property values, for the types they imply, for types from types, and
         for the super-classes of class expressions (after the expressions' own rules)."""
         class_pairs = {(c, a) for c, ancestors in self.class_ancestors.items() for a in ancestors}
         property_pairs = {(p, a) for p, ancestors in self.property_ancestors.items() for a in ancestors}
         expression_pairs = {(c, a) for c, a in class_pairs if c in self._parts}
 
-        def rule(head: str, variables: str, pairs: set[tuple[URIRef, URIRef]], body: str) -> list[str]:
+        def rule(head: str, variables: str, pairs: set[tuple[URIRef, URIRef]], body: str) -> list[_Rule]:
             projection = " ".join(dict.fromkeys(t for t in head.split() if t.startswith("?")))
             where = f"SELECT DISTINCT {projection} {{ VALUES {variables} {{ {_pairs(pairs)} }} {body} }}"
-            return [_insert_new(head, f"{{ {where} }}")] if pairs else []
+            return [_Rule(_insert_new(head, f"{{ {where} }}"))] if pairs else []
 
         return (
             rule("?x ?q ?y", "(?p ?q)", property_pairs, "?x ?p ?y")
@@ -465,26 +522,26 @@ class _Rules:
         if not from_defined_classes:
             size = -1
             while size != (size := len(store)):
-                for update in self.property_rules:
-                    store.update(update)
-            for update in self.typing_rules + self.class_rules:
-                store.update(update)
-        updates = self.expression_rules + self.expression_class_rules
+                for rule in self.property_rules:
+                    rule.apply(store)
+            for rule in self.typing_rules + self.class_rules:
+                rule.apply(store)
+        rules = self.expression_rules + self.expression_class_rules
         again = self._reading_defined_supers
         size = len(store) if again else 0  # counting a store's quads reads them all
-        for update in updates:
-            store.update(update)
+        for rule in rules:
+            rule.apply(store)
         while again and size != (size := len(store)):
-            for update in again:
-                store.update(update)
-            again = updates
+            for rule in again:
+                rule.apply(store)
+            again = rules
 
     @functools.cached_property
-    def _reading_defined_supers(self) -> list[str]:
+    def _reading_defined_supers(self) -> list[_Rule]:
         """The expressions' rules that read a class the super-class rule after them may add to an individual that
         lacked it, then that rule again; none when no rule reads one."""
         added = {str(a) for c in self._parts for a in self.class_ancestors.get(c, set()) - self._known(c)}
-        readers = [u for u in self.expression_rules if added & set(re.findall(r"<([^>]+)>", u.split(" WHERE ", 1)[1]))]
+        readers = [r for r in self.expression_rules if added & set(re.findall(r"<([^>]+)>", r.reads))]
         return readers + self.expression_class_rules if readers else []
 
     def _known(self, c: URIRef) -> set[URIRef]:
