@@ -66,6 +66,7 @@ def replace_graphs(store: Store, contents: Sequence[GraphContent]) -> None:
         description = _ntriples(content.description(now))
         operations.append(f"INSERT DATA {{ GRAPH <{GRAPH_CATALOGUE}> {{\n{description}}} }}")
     with collector.paused():  # millions of quads are made on the way to the bulk loader
+        collector.give_back_freed_memory()
         store.replace_graphs({content.graph: content.triples for content in contents}, " ;\n".join(operations))
 
 

@@ -8,6 +8,7 @@ the rows and the study's triples alive, that was a third of the time of building
 
 from __future__ import annotations
 
+import ctypes
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,3 +24,15 @@ def paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def give_back_freed_memory() -> None:
+    """Return to the system the memory the process has freed (glibc only; elsewhere nothing happens).
+
+    glibc keeps freed memory for later allocations from the same thread's arena, but the bulk loader writes
+    from threads of its own: a study's reasoning store, freed before storing, still counted in the process's
+    memory while the loader's buffers came on top of it (about 1.3 GB for a study of 100,000 rows).
+    """
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
