@@ -361,7 +361,6 @@ class _Rules:
         self._bodies: dict[str, URIRef] = {}
         self._parts: dict[URIRef, tuple[bool, list[URIRef]]] = {}  # expression: (an intersection?, its parts)
         self.expression_rules: list[_Rule] = []
-        self._counted: dict[str, tuple[URIRef, URIRef, int]] = {}  # body: property, filler, count (2 or more)
         parents = _named_parents(schema, RDFS.subClassOf, OWL.equivalentClass)
         for c, expression in schema.subject_objects(OWL.equivalentClass):
             if isinstance(c, URIRef) and isinstance(expression, BNode):
@@ -397,7 +396,8 @@ class _Rules:
         g = self.schema
         body: str | None = None
         parts: list[URIRef | None] = []
-        if (members := g.value(expression, OWL.intersectionOf)) is not None:
+        counted: _Counted | None = None
+        if intersection := (members := g.value(expression, OWL.intersectionOf)) is not None:
             parts = [self._compile(m) for m in Collection(g, members)]
             if None not in parts:
                 body = " ".join(f"?x a <{part}> ." for part in parts)
@@ -406,25 +406,24 @@ class _Rules:
             if None not in parts:
                 body = f"VALUES ?c {{ {' '.join(f'<{part}>' for part in parts)} }} ?x a ?c ."
         elif isinstance(prop := g.value(expression, OWL.onProperty), URIRef) and prop in self.object_properties:
-            body = self._restriction(expression, prop)
+            body, counted = self._restriction(expression, prop) or (None, None)
         if body is None:
             return None
         if body not in self._bodies:  # the same expression written twice gets one name and one rule
             name = self._bodies[body] = URIRef(f"{_EXPRESSION}{len(self._bodies)}")
-            self._parts[name] = (g.value(expression, OWL.intersectionOf) is not None, [p for p in parts if p])
+            self._parts[name] = (intersection, [p for p in parts if p])
             self.expression_rules += (
-                self._counted_rules(name, body, *self._counted[body])
-                if body in self._counted
-                else [_Rule(_insert_new(f"?x a <{name}>", body))]
+                self._counted_rules(name, body, *counted) if counted else [_Rule(_insert_new(f"?x a <{name}>", body))]
             )
         self._names[expression] = self._bodies[body]
         return self._bodies[body]
 
-    def _restriction(self, expression: Node, prop: URIRef) -> str | None:
-        """The WHERE body of the rule for a property restriction: at least n values in a class, known distinct."""
+    def _restriction(self, expression: Node, prop: URIRef) -> tuple[str, _Counted | None] | None:
+        """The WHERE body of the rule for a property restriction: at least n values in a class, known distinct;
+        with the property, the class and n when n is 2 or more (`_counted_rules`)."""
         g = self.schema
         if (value := g.value(expression, OWL.hasValue)) is not None:
-            return f"?x <{prop}> {value.n3()} ."
+            return f"?x <{prop}> {value.n3()} .", None
         count, filler = 1, g.value(expression, OWL.someValuesFrom)
         for cardinality, on_class in ((OWL.minQualifiedCardinality, OWL.onClass), (OWL.minCardinality, None)):
             if isinstance(number := g.value(expression, cardinality), Literal):
@@ -436,9 +435,7 @@ class _Rules:
             f"?x <{prop}> {v} ." + ("" if filler_name == OWL.Thing else f" {v} a <{filler_name}> .") for v in values
         ]
         body += [f"FILTER(str({a}) < str({b}) && {self._different(a, b)})" for a, b in combinations(values, 2)]
-        if count > 1:
-            self._counted[" ".join(body)] = (prop, filler_name, count)
-        return " ".join(body)
+        return " ".join(body), (prop, filler_name, count) if count > 1 else None
 
     def _counted_rules(self, name: URIRef, body: str, prop: URIRef, filler: URIRef, count: int) -> list[_Rule]:
         """The rules for "at least `count` values, known to differ": first, those with that many values of one
@@ -683,6 +680,7 @@ class _Rules:
 
 _RDF_TYPE = ox.NamedNode(RDF_TYPE)
 _Step = tuple[ox.NamedNode, bool, list[ox.NamedNode], list[ox.NamedNode]]
+_Counted = tuple[URIRef, URIRef, int]  # "at least n values known to differ": the property, the class, n
 
 
 def _about_named(triple: ox.Triple) -> bool:

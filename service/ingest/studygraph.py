@@ -54,11 +54,14 @@ class StudyGraph:
 
     def iri(self, kind: str, key: str) -> URIRef:
         """A node of this study: id/{kind}/{study id}/{key}."""
-        return URIRef(f"{ID}{kind}/{self.study_id}/{key}")
+        return URIRef(self._node(kind, key))
 
     def row_node(self, kind: str, key: str) -> ox.NamedNode:
         """A node built from the rows (an observation, a participation), as `iri` names it."""
-        return ox.NamedNode(f"{ID}{kind}/{self.study_id}/{key}")
+        return ox.NamedNode(self._node(kind, key))
+
+    def _node(self, kind: str, key: str) -> str:
+        return f"{ID}{kind}/{self.study_id}/{key}"
 
     def add(self, *triples: Triple) -> None:
         """Add triples of study.yaml, the actors or a codebook (what SHACL validates)."""
