@@ -24,6 +24,7 @@ import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
@@ -148,20 +149,24 @@ def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int =
     _load(store, schema_nt)
     rules.materialise(store)
     store.update(f"MOVE SILENT {_NEW} TO {_SCHEMA_NEW}")  # what the schema alone implies is mostly not the study's
-    # Not kept: for a large study, its text costs hundreds of MB. Lenient: pyoxigraph wrote it from terms it checked.
-    store.load(_serialized(data), format=ox.RdfFormat.N_TRIPLES, lenient=True)
 
     @functools.cache
     def asserted() -> tuple[Graph, ...]:
         return schema, to_rdflib(list(data))
 
     if len(data) > hermit_max_triples:
-        facts = rules.one_triple_facts(store, data)
+        # The store parses the study without holding the GIL, so the Python pass over it runs meanwhile.
+        with ThreadPoolExecutor(1) as pool:
+            loading = pool.submit(_load_study, store, data)
+            implied = rules.one_triple_implied(data)
+            loading.result()
+        facts = rules.add_new(store, implied)
         rules.materialise(store, from_defined_classes=True)
         if problems := rules.contradictions(store, asserted):
             raise InconsistentStudyError(problems)
         return Inference(_study_facts(store, data, facts), store)
 
+    _load_study(store, data)
     reported = _hermit(schema_nt + _serialized(data))
     if reported is None:
         rules.materialise(store)
@@ -255,6 +260,12 @@ def _serialized(triples: Sequence[ox.Triple]) -> bytes:
 
 def _load(store: ox.Store, ntriples: bytes) -> None:
     store.load(ntriples, format=ox.RdfFormat.N_TRIPLES)
+
+
+def _load_study(store: ox.Store, data: Sequence[ox.Triple]) -> None:
+    """The study into the store's default graph. Its text is not kept: for a large study it costs hundreds of MB.
+    Lenient: pyoxigraph wrote it from terms it checked."""
+    store.load(_serialized(data), format=ox.RdfFormat.N_TRIPLES, lenient=True)
 
 
 def _add_new(store: ox.Store, facts: Graph) -> None:
@@ -508,7 +519,7 @@ class _Rules:
         Property values first (super-properties, inverses, to their fixpoint), then the types they imply
         (domains, ranges) and their super-classes, then the defined classes: no rule derives property values
         from types, so this order reaches the closure. `from_defined_classes`: the first two phases are done
-        already (`one_triple_facts`).
+        already (`one_triple_implied`, `add_new`).
 
         The defined classes' rules come in an order where each expression's parts come before it, and types
         are closed under super-classes before them, so one pass finds nearly everything. What it can miss is
@@ -550,11 +561,10 @@ class _Rules:
         known = [self._known(part) for part in parts]
         return {c} | (set().union(*known) if intersection else set.intersection(*known) if known else set())
 
-    def one_triple_facts(self, store: ox.Store, data: Sequence[ox.Triple]) -> list[ox.Triple]:
-        """The first two phases of `materialise` for a study just added to a store whose schema is materialised:
-        every fact that follows from one of its triples (super-properties and inverses, the types of domains and
-        ranges, super-classes), found in one Python pass over the study and added to the store. Returns those
-        new to the store.
+    def one_triple_implied(self, data: Sequence[ox.Triple]) -> set[ox.Triple]:
+        """The first two phases of `materialise` for a study, to be added to a store whose schema is materialised
+        (`add_new`): every fact that follows from one of its triples (super-properties and inverses, the types of
+        domains and ranges, super-classes), found in one Python pass over the study, without the store.
 
         The same rules as SPARQL updates take three times as long on a study of 100,000 rows: each phase joins
         the whole store, ends with a pass that only confirms nothing new follows, and writes each fact twice.
@@ -582,7 +592,12 @@ class _Rules:
         for triple in [t for t in found if t.predicate == _RDF_TYPE]:  # types implied by implied types
             for c in ancestors.get(triple.object, ()):  # type: ignore[arg-type]
                 found.add(ox.Triple(triple.subject, _RDF_TYPE, c))
-        new = [t for t in found if ox.Quad(t.subject, t.predicate, t.object) not in store]
+        return found
+
+    @staticmethod
+    def add_new(store: ox.Store, facts: Iterable[ox.Triple]) -> list[ox.Triple]:
+        """Add facts to the store's default graph; returns those it did not have."""
+        new = [t for t in facts if ox.Quad(t.subject, t.predicate, t.object) not in store]
         store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
         return new
 
