@@ -4,11 +4,14 @@ and the same lookup on Oxigraph's server, all on the shipped data (issue 13, ite
     python bench/cheap_requests.py                               # this checkout against Oxigraph's server
     git worktree add --detach /tmp/before COMMIT
     python bench/cheap_requests.py --before /tmp/before          # and an older commit beside it
+    python bench/cheap_requests.py --floors                      # and the least a lookup costs in our stack
 
 Builds a store from the shipped data (ontology/, data/, the example studies), exports it as N-Quads for
 `oxigraph load`, and starts every server at once: ours as it ships and with `--result-cache-mb 0`
 (`samverkan serve --workers 1`), the same two from the `--before` checkout, and `oxigraph serve
---union-default-graph`. Then it sends the requests round-robin, one at a time, each server on its own
+--union-default-graph`; with `--floors`, also bench/floor_app.py's bare Flask routes under the same gunicorn
+settings, one running the lookup in a query worker process as the service does (`floor-hop`), one in the request
+thread (`floor-inline`). Then it sends the requests round-robin, one at a time, each server on its own
 kept-alive connection: round after round, every (server, request) pair once. A busy machine therefore slows
 every column alike, and the ratios are what to read; the medians are reported with the load average.
 Results go to bench/results/cheap-requests-*.json and *.md.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -64,7 +68,7 @@ def cases(servers: list[str]) -> list[Case]:
     for server in servers:
         if server == "oxigraph":
             found.append(Case("lookup, uncached", server, "POST", "/query", {"query": LOOKUP}))
-        elif server.endswith("nocache"):
+        elif server.endswith("nocache") or server.startswith("floor"):
             found.append(Case("lookup, uncached", server, "POST", "/sparql", {"query": LOOKUP}))
         else:
             found.append(Case("lookup, cache hit", server, "POST", "/sparql", {"query": LOOKUP}))
@@ -93,11 +97,18 @@ def samverkan(code: Path, store: Path, port: int, extra: list[str]) -> tuple[lis
 
 
 def measure(bases: dict[str, str], rounds: int) -> dict[str, dict[str, Any]]:
-    """Round-robin over every case, `rounds` times; the first two rounds warm up (and fill the caches)."""
+    """Every case once per round, `rounds` times; the first two rounds warm up (and fill the caches).
+
+    Each round takes the cases in a new order (seeded): a request's latency depends on what ran just before it
+    (a server that has been idle wakes up slower), and a fixed order would give one server that handicap in
+    every round (measured: the same server read 1.99x or 2.55x Oxigraph's lookup by its place in the round).
+    """
     todo = cases(list(bases))
+    order = random.Random(1)
     sessions = {server: requests.Session() for server in bases}
     times: dict[tuple[str, str], list[float]] = {(c.server, c.name): [] for c in todo}
     for number in range(rounds + 2):
+        order.shuffle(todo)
         for case in todo:
             url = bases[case.server] + case.path
             headers = {"Accept": JSON_RESULTS}
@@ -151,6 +162,11 @@ def report(run: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", type=Path, help="a checkout of another commit, served beside this one")
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also serve bench/floor_app.py's bare routes (the query in a worker process, and in the request thread)",
+    )
     parser.add_argument("--rounds", type=int, default=300, help="requests per (server, request) [300]")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -166,6 +182,11 @@ def main() -> None:
                 command, env = samverkan(code, store, port, extra)
                 stack.enter_context(running(command, f"http://127.0.0.1:{port}/health", work / f"{server}.log", env))
                 bases[server] = f"http://127.0.0.1:{port}"
+        for kind in ("hop", "inline") if args.floors else ():
+            port = free_port()
+            floor = [sys.executable, str(ROOT / "bench" / "floor_app.py"), kind, str(store), str(port)]
+            stack.enter_context(running(floor, f"http://127.0.0.1:{port}/health", work / f"floor-{kind}.log"))
+            bases[f"floor-{kind}"] = f"http://127.0.0.1:{port}"
         port = free_port()
         serve = [str(BIN / "oxigraph"), "serve", "--location", str(oxigraph), "--bind", f"127.0.0.1:{port}"]
         stack.enter_context(
