@@ -505,6 +505,21 @@ def test_a_built_study_uses_declared_terms_named_individuals_and_matching_partic
 
 
 @pytest.mark.parametrize(
+    "folder",
+    [TEMPLATES, *sorted(p for p in (ROOT / "data" / "examples").iterdir() if (p / "study.yaml").is_file())],
+    ids=str,
+)
+def test_the_rows_name_what_lies_outside_the_study_only_as_objects(folder: Path, schema: Schema) -> None:
+    """StudyGraph.named reads only the objects of the row triples: their subjects are the rows' own nodes."""
+    result = built(folder, schema)
+    own = tuple(f"{ID}{kind}/{result.study_id}/" for kind in ("observation", "collaboration", "participation"))
+    subjects = {t.subject.value for t in result.row_triples}
+    assert [s for s in subjects if not s.startswith(own)] == []
+    everything = {str(t) for t in result.graph.all_nodes() if isinstance(t, URIRef)}
+    assert everything - result.named() <= subjects  # all it leaves out are the rows' own nodes
+
+
+@pytest.mark.parametrize(
     "rows",
     [
         [row(1)],

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
-from rdflib.term import Node
 
 from service.ingest import read_rdf
 from service.ingest.codebook import Codebook
@@ -74,16 +73,16 @@ class Schema:
         """Ontology + vocabularies + reference list: what a study's values resolve against."""
         return self.terms + self.reference
 
-    def beside(self, named: Iterable[Node]) -> Graph:
-        """What the SHACL shapes and the reasoner need beside a study that names these nodes (as subjects or
+    def beside(self, named: Iterable[str]) -> Graph:
+        """What the SHACL shapes and the reasoner need beside a study that names these IRIs (as subjects or
         objects): the ontology, the vocabularies and, of the reference list, the municipalities the study names,
         with their counties.
 
         Leaving out the other municipalities changes no conclusion about the study (no axiom or shape relates
         individuals the study does not reach) and makes HermiT and pyshacl several times faster.
         """
-        named = set(named)
-        kept = {s for s in set(self.reference.subjects()) if s in named}
+        iris = {str(n) for n in named}  # rdflib's terms are str, but hash unlike the plain text
+        kept = {s for s in set(self.reference.subjects()) if isinstance(s, URIRef) and str(s) in iris}
         kept |= {o for s in kept for o in self.reference.objects(s, COUNTY) if isinstance(o, URIRef)}
         schema = self.terms + Graph()
         for subject in kept:

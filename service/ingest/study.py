@@ -540,7 +540,7 @@ def prepare_study(
     else:
         asserted, study, title, notes = _turtle_study(folder), folder.name, folder.name, []
         terms = (t for triple in asserted for t in (triple.subject, triple.object))
-        context = schema.beside(URIRef(t.value) for t in terms if isinstance(t, ox.NamedNode))
+        context = schema.beside(t.value for t in terms if isinstance(t, ox.NamedNode))
     progress.start("reasoning", "triples")
     try:
         inference = infer(context, asserted, hermit_max_triples=hermit_max_triples)
