@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -49,10 +50,10 @@ def _integer(n: int) -> ox.Literal:
     return ox.Literal(str(n), datatype=INTEGER)
 
 
-def _select(store: ox.Store, query: Path) -> ox.QuerySolutions:
+def _select(store: ox.Store, query: Path) -> list[ox.QuerySolution]:
     rows = store.query(query.read_text(encoding="utf-8"))
     assert isinstance(rows, ox.QuerySolutions)
-    return rows
+    return list(rows)
 
 
 def study_counts(study_id: str, store: ox.Store, structure: list[ox.Triple]) -> list[ox.Triple]:
@@ -66,13 +67,17 @@ def study_counts(study_id: str, store: ox.Store, structure: list[ox.Triple]) -> 
     codes (Schema.counts_structure); it is added to that store.
     """
     store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in structure)
+    with ThreadPoolExecutor(1) as pool:  # Oxigraph evaluates without holding the GIL: both queries at once
+        counting_totals = pool.submit(_select, store, TOTALS_QUERY)
+        cells = _select(store, CELLS_QUERY)
+        total_rows = counting_totals.result()
     totals: dict[ox.NamedNode, dict[str, ox.Literal]] = defaultdict(dict)
-    for row in _select(store, TOTALS_QUERY):
+    for row in total_rows:
         measure, studied, count = (row[v] for v in ("measure", "study", "count"))
         assert isinstance(measure, ox.Literal) and isinstance(studied, ox.NamedNode) and isinstance(count, ox.Literal)
         totals[studied][measure.value] = count  # an xsd:integer
     counted: dict[tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode], dict[str, ox.Literal]] = defaultdict(dict)
-    for row in _select(store, CELLS_QUERY):
+    for row in cells:
         measure, studied, dimension, value, count = (
             row[v] for v in ("measure", "study", "dimension", "value", "count")
         )
