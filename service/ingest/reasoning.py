@@ -154,17 +154,19 @@ def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int =
     def asserted() -> tuple[Graph, ...]:
         return schema, to_rdflib(list(data))
 
+    schema_types = _schema_types(store)
     if len(data) > hermit_max_triples:
-        # The store parses the study without holding the GIL, so the Python pass over it runs meanwhile.
+        # The store parses the study without holding the GIL, so the Python passes over it run meanwhile.
         with ThreadPoolExecutor(1) as pool:
             loading = pool.submit(_load_study, store, data)
             implied = rules.one_triple_implied(data)
+            named_types = _named_schema_types(schema_types, data)
             loading.result()
         facts = rules.add_new(store, implied)
         rules.materialise(store, from_defined_classes=True)
         if problems := rules.contradictions(store, asserted):
             raise InconsistentStudyError(problems)
-        return Inference(_study_facts(store, data, facts), store)
+        return Inference(_new_facts(store) + [t for t in facts if _about_named(t)] + named_types, store)
 
     _load_study(store, data)
     reported = _hermit(schema_nt + _serialized(data))
@@ -173,7 +175,7 @@ def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int =
         raise InconsistentStudyError(rules.contradictions(store, asserted) or [rules.unexplained()])
     _add_new(store, _individual_facts(reported, rules))
     rules.materialise(store)
-    return Inference(_study_facts(store, data), store)
+    return Inference(_new_facts(store) + _named_schema_types(schema_types, data), store)
 
 
 # --- HermiT --------------------------------------------------------------------------------------------------
@@ -276,16 +278,21 @@ def _add_new(store: ox.Store, facts: Graph) -> None:
     store.clear_graph(_REPORTED)
 
 
-def _study_facts(store: ox.Store, data: Sequence[ox.Triple], found: Sequence[ox.Triple] = ()) -> list[ox.Triple]:
-    """What infer() returns: the new facts (those the rules added to the store, and `found` beside them), and the
-    classes the schema alone implies for individuals the study names but does not give those classes itself."""
-    facts = _new_facts(store) + [t for t in found if _about_named(t)]
+def _schema_types(store: ox.Store) -> dict[ox.NamedNode, list[ox.NamedNode]]:
+    """The classes the schema alone implies for its named individuals (the municipalities, counties and concepts of
+    the reference list and vocabularies), as the rules found them before the study came."""
     query = f"""SELECT ?s ?c WHERE {{ GRAPH {_SCHEMA_NEW} {{ ?s a ?c }}
         FILTER(isIRI(?s) && !STRSTARTS(STR(?c), "{_EXPRESSION}")) }}"""
     implied: defaultdict[ox.NamedNode, list[ox.NamedNode]] = defaultdict(list)
     for row in _select(store, query):
         if isinstance(s := row["s"], ox.NamedNode) and isinstance(c := row["c"], ox.NamedNode):
             implied[s].append(c)
+    return implied
+
+
+def _named_schema_types(implied: dict[ox.NamedNode, list[ox.NamedNode]], data: Sequence[ox.Triple]) -> list[ox.Triple]:
+    """Of infer()'s answer, the classes the schema alone implies (`implied`) for individuals the study names but
+    does not give those classes itself: that Västerås, a kommun the study names, is a public sector actor."""
     named: set[object] = set()
     typed: set[tuple[object, object]] = set()
     for triple in data:  # one pass over the study: the few individuals of the schema it names, and their types
@@ -295,10 +302,13 @@ def _study_facts(store: ox.Store, data: Sequence[ox.Triple], found: Sequence[ox.
                 typed.add((subject, triple.object))
         if (obj := triple.object) in implied:
             named.add(obj)
-    for s, classes in implied.items():
-        if s in named:
-            facts += [ox.Triple(s, _RDF_TYPE, c) for c in classes if (s, c) not in typed]
-    return facts
+    return [
+        ox.Triple(s, _RDF_TYPE, c)
+        for s, classes in implied.items()
+        if s in named
+        for c in classes
+        if (s, c) not in typed
+    ]
 
 
 def _new_facts(store: ox.Store) -> list[ox.Triple]:
