@@ -54,6 +54,8 @@ _PARTICIPANT, _HAS_PARTICIPATION, _PARTICIPATION_OF, _ROLE, _LEAD_ACTOR = (
     ox_iri(SAMV[p]) for p in ("participant", "hasParticipation", "participationOf", "role", "leadActor")
 )
 _LEAD_ROLE = ox_iri(LEAD_ROLE)
+# Read row after row: an rdflib namespace makes (and checks) a new IRI at every attribute read.
+_MUNICIPALITY, _FORM, _STUDY_CODE = SAMV.Municipality, SAMV.form, SAMV.studyCode
 # Columns holding vocabulary concepts: the scheme they resolve against and the property they become.
 CONCEPT_COLUMNS = {
     "form": ("samverkansform", SAMV.form),
@@ -193,7 +195,7 @@ class _Rows:
             for index, name in enumerate(names):
                 type_iri = self._resolve(row, "partner_type", self.resolver.actor_type, types[index])
                 orgnr = self._orgnr(row, orgnrs[index]) if orgnrs and orgnrs[index] else None
-                if type_iri is not None and type_iri != SAMV.Municipality:
+                if type_iri is not None and type_iri != _MUNICIPALITY:
                     known = self.resolver.municipality_named(name)
                     if known is not None:
                         self.s.problems.append(
@@ -229,7 +231,7 @@ class _Rows:
                 key = parent[key]
             return key
 
-        organisations = [p for ps in partners.values() for p in ps if p.type_iri not in (None, SAMV.Municipality)]
+        organisations = [p for ps in partners.values() for p in ps if p.type_iri not in (None, _MUNICIPALITY)]
         for partner in organisations:
             name_key = "name:" + _actor_name(partner.name)
             find(name_key)
@@ -261,7 +263,7 @@ class _Rows:
             for member in members:
                 actors[id(member)] = iri
 
-        for partner in (p for ps in partners.values() for p in ps if p.type_iri == SAMV.Municipality):
+        for partner in (p for ps in partners.values() for p in ps if p.type_iri == _MUNICIPALITY):
             municipality = self._resolve(partner.row, "partner", self.resolver.municipality, partner.name)
             if municipality is not None:
                 actors[id(partner)] = municipality
@@ -365,14 +367,14 @@ class _Rows:
         if not row.get("quote") and not row.get("location"):
             self.s.shape_problems.append(self.shapes.problem(origin, "Observation-evidence"))
 
-        codes: dict[URIRef, list[URIRef]] = {SAMV.studyCode: list(row.study_codes)}
+        codes: dict[URIRef, list[URIRef]] = {_STUDY_CODE: list(row.study_codes)}
         for column, (scheme, prop) in CONCEPT_COLUMNS.items():
             values = _split(row.get(column))
             resolve = partial(self.resolver.concept, scheme)
             resolved = [self._resolve(row, column, resolve, value) for value in values]
             codes[prop] = [c for c in resolved if c is not None]
         add(*(ox.Triple(obs, ox_iri(prop), ox_term(c)) for prop, concepts in codes.items() for c in concepts))
-        if not codes[SAMV.form] and not codes[SAMV.studyCode]:
+        if not codes[_FORM] and not codes[_STUDY_CODE]:
             self.s.shape_problems.append(self.shapes.problem(origin, "Observation-form"))
 
         period = None
@@ -482,7 +484,7 @@ class _Rows:
             add(*(ox.Triple(node, ox_iri(p), ox_term(o)) for _, p, o in span.triples(c.iri)))
         if len(c.participants) < 2:
             self.s.shape_problems.append(self.shapes.problem(origin, "Collaboration-participants"))
-        if not c.codes.get(SAMV.form) and not c.codes.get(SAMV.studyCode):
+        if not c.codes.get(_FORM) and not c.codes.get(_STUDY_CODE):
             self.s.shape_problems.append(self.shapes.problem(origin, "Collaboration-form"))
 
 
