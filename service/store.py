@@ -345,7 +345,8 @@ def _bulk_extend(store: ox.Store, quads: Iterator[ox.Quad]) -> None:
 
 def _bulk_write(store: ox.Store, graph: ox.NamedNode, triples: Sequence[ox.Triple]) -> None:
     """A graph's triples through the bulk loader, as N-Triples text: the loader parses it without the `Quad` object
-    per triple that bulk_extend needs (pyo3 tries each term type in turn), a fifth less time for a large study.
+    per triple that bulk_extend needs (pyo3 tries each term type in turn): 13 to 20 % less time for a large
+    study (BENCHMARKS.md).
 
     The text's parser gives blank nodes new names, different in each call, so from the first chunk that has one
     (`_:` also matches inside a literal, which only costs speed) the rest of the graph goes as quads.

@@ -276,7 +276,7 @@ def one_pass_and_sparql(context: Graph, data: list[ox.Triple]) -> tuple[set[ox.Q
         rules.materialise(store)
         store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in data)
         if one_pass:
-            assert rules.add_new(store, rules.one_triple_implied(data))  # the study implies something
+            assert reasoning._add_missing(store, rules.one_triple_implied(data))  # the study implies something
         rules.materialise(store, from_defined_classes=one_pass)
         return set(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
 

@@ -158,24 +158,25 @@ def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int =
     if len(data) > hermit_max_triples:
         # The store parses the study without holding the GIL, so the Python passes over it run meanwhile.
         with ThreadPoolExecutor(1) as pool:
-            loading = pool.submit(_load_study, store, data)
+            loading = pool.submit(lambda: _load_study(store, _serialized(data)))
             implied = rules.one_triple_implied(data)
             named_types = _named_schema_types(schema_types, data)
             loading.result()
-        facts = rules.add_new(store, implied)
+        found = _add_missing(store, implied)
         rules.materialise(store, from_defined_classes=True)
         if problems := rules.contradictions(store, asserted):
             raise InconsistentStudyError(problems)
-        return Inference(_new_facts(store) + [t for t in facts if _about_named(t)] + named_types, store)
+        return Inference(_study_facts(store, named_types, found), store)
 
-    _load_study(store, data)
-    reported = _hermit(schema_nt + _serialized(data))
+    study_nt = _serialized(data)
+    _load_study(store, study_nt)
+    reported = _hermit(schema_nt + study_nt)
     if reported is None:
         rules.materialise(store)
         raise InconsistentStudyError(rules.contradictions(store, asserted) or [rules.unexplained()])
     _add_new(store, _individual_facts(reported, rules))
     rules.materialise(store)
-    return Inference(_new_facts(store) + _named_schema_types(schema_types, data), store)
+    return Inference(_study_facts(store, _named_schema_types(schema_types, data)), store)
 
 
 # --- HermiT --------------------------------------------------------------------------------------------------
@@ -264,10 +265,18 @@ def _load(store: ox.Store, ntriples: bytes) -> None:
     store.load(ntriples, format=ox.RdfFormat.N_TRIPLES)
 
 
-def _load_study(store: ox.Store, data: Sequence[ox.Triple]) -> None:
-    """The study into the store's default graph. Its text is not kept: for a large study it costs hundreds of MB.
-    Lenient: pyoxigraph wrote it from terms it checked."""
-    store.load(_serialized(data), format=ox.RdfFormat.N_TRIPLES, lenient=True)
+def _load_study(store: ox.Store, study_nt: bytes) -> None:
+    """The study's N-Triples into the store's default graph (not kept after: for a large study they cost hundreds of
+    MB). Lenient: pyoxigraph wrote them from terms it checked."""
+    store.load(study_nt, format=ox.RdfFormat.N_TRIPLES, lenient=True)
+
+
+def _add_missing(store: ox.Store, facts: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """Add facts to the store's default graph; returns those it did not have (unlike `_add_new`, they are not
+    written to the graph of new facts a second time: infer() returns them itself)."""
+    new = [t for t in facts if ox.Quad(t.subject, t.predicate, t.object) not in store]
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
+    return new
 
 
 def _add_new(store: ox.Store, facts: Graph) -> None:
@@ -276,6 +285,12 @@ def _add_new(store: ox.Store, facts: Graph) -> None:
     store.update(f"""INSERT {{ ?s ?p ?o . GRAPH {_NEW} {{ ?s ?p ?o }} }}
         WHERE {{ GRAPH {_REPORTED} {{ ?s ?p ?o }} FILTER NOT EXISTS {{ ?s ?p ?o }} }}""")
     store.clear_graph(_REPORTED)
+
+
+def _study_facts(store: ox.Store, named_types: list[ox.Triple], found: Sequence[ox.Triple] = ()) -> list[ox.Triple]:
+    """What infer() returns: the new facts (those the rules added to the store, and `found` beside them), and the
+    classes the schema alone implies for individuals the study names (`_named_schema_types`)."""
+    return _new_facts(store) + [t for t in found if _about_named(t)] + named_types
 
 
 def _schema_types(store: ox.Store) -> dict[ox.NamedNode, list[ox.NamedNode]]:
@@ -529,7 +544,7 @@ class _Rules:
         Property values first (super-properties, inverses, to their fixpoint), then the types they imply
         (domains, ranges) and their super-classes, then the defined classes: no rule derives property values
         from types, so this order reaches the closure. `from_defined_classes`: the first two phases are done
-        already (`one_triple_implied`, `add_new`).
+        already (`one_triple_implied`, `_add_missing`).
 
         The defined classes' rules come in an order where each expression's parts come before it, and types
         are closed under super-classes before them, so one pass finds nearly everything. What it can miss is
@@ -573,7 +588,7 @@ class _Rules:
 
     def one_triple_implied(self, data: Sequence[ox.Triple]) -> set[ox.Triple]:
         """The first two phases of `materialise` for a study, to be added to a store whose schema is materialised
-        (`add_new`): every fact that follows from one of its triples (super-properties and inverses, the types of
+        (`_add_missing`): every fact that follows from one of its triples (super-properties and inverses, the types of
         domains and ranges, super-classes), found in one Python pass over the study, without the store.
 
         The same rules as SPARQL updates take three times as long on a study of 100,000 rows: each phase joins
@@ -603,13 +618,6 @@ class _Rules:
             for c in ancestors.get(triple.object, ()):  # type: ignore[arg-type]
                 found.add(ox.Triple(triple.subject, _RDF_TYPE, c))
         return found
-
-    @staticmethod
-    def add_new(store: ox.Store, facts: Iterable[ox.Triple]) -> list[ox.Triple]:
-        """Add facts to the store's default graph; returns those it did not have."""
-        new = [t for t in facts if ox.Quad(t.subject, t.predicate, t.object) not in store]
-        store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
-        return new
 
     @functools.cached_property
     def _class_ancestors(self) -> dict[ox.NamedNode, list[ox.NamedNode]]:
