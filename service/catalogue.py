@@ -3,7 +3,8 @@ one place that replaces graphs together with their descriptions, atomically."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -54,20 +55,29 @@ def _ntriples(triples: Sequence[ox.Triple]) -> str:
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")  # type: ignore[union-attr]
 
 
-def replace_graphs(store: Store, contents: Sequence[GraphContent]) -> None:
-    """Replace each graph and its catalogue entry at once: all of it lands, or none.
-
-    The triples go through the store's bulk path; only the catalogue entries are a SPARQL Update.
-    """
+@contextmanager
+def replacing(store: Store, graphs: Collection[str]) -> Iterator[Callable[[GraphContent], None]]:
+    """Replace the graphs and their catalogue entries with the contents the block puts, at once: all of it
+    lands, or none. Each content's triples go to the store's bulk path as soon as it is put (in the background,
+    while the block goes on); only the catalogue entries are a SPARQL Update, applied at the end."""
     now = datetime.now(UTC).replace(microsecond=0)
-    operations = []
-    for content in contents:
-        operations.append(f"DELETE WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ <{content.graph}> ?p ?o }} }}")
+
+    def put(content: GraphContent) -> None:
+        collector.give_back_freed_memory()  # what the block freed before, for the writes to reuse
+        replacement.put(content.graph, content.triples)
+        replacement.then(f"DELETE WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ <{content.graph}> ?p ?o }} }}")
         description = _ntriples(content.description(now))
-        operations.append(f"INSERT DATA {{ GRAPH <{GRAPH_CATALOGUE}> {{\n{description}}} }}")
-    with collector.paused():  # millions of quads are made on the way to the bulk loader
-        collector.give_back_freed_memory()
-        store.replace_graphs({content.graph: content.triples for content in contents}, " ;\n".join(operations))
+        replacement.then(f"INSERT DATA {{ GRAPH <{GRAPH_CATALOGUE}> {{\n{description}}} }}")
+
+    with collector.paused(), store.replacing(graphs) as replacement:  # millions of quads on the way to the loader
+        yield put
+
+
+def replace_graphs(store: Store, contents: Sequence[GraphContent]) -> None:
+    """Replace each graph and its catalogue entry at once: all of it lands, or none."""
+    with replacing(store, [content.graph for content in contents]) as put:
+        for content in contents:
+            put(content)
 
 
 def recorded_digests(store: Store) -> dict[str, str]:

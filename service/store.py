@@ -2,9 +2,11 @@
 
 Both implementations answer queries with pyoxigraph result objects, so the HTTP layer serialises
 results the same way whichever store is behind it. Both take changes as one SPARQL Update request,
-which SPARQL 1.1 servers apply atomically, and whole graphs through a bulk path (`replace_graphs`): the
+which SPARQL 1.1 servers apply atomically, and whole graphs through a bulk path (`replacing`): the
 embedded store builds a new store folder beside the old one and swaps the two, a remote server gets the
 graphs as N-Triples into temporary graphs that one update then moves into place (docs/remote-stores.md).
+Either way each graph is written in a background thread as soon as it is given, so a study's graph is stored
+while the reasoner works on it.
 """
 
 from __future__ import annotations
@@ -17,18 +19,21 @@ import itertools
 import os
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Protocol
 
 import pyoxigraph as ox
 import requests
 
+from service import collector
 from service.config import Config
 from service.sparql_lexer import has_keyword, tokens
 
@@ -81,6 +86,57 @@ class QueryTimeoutError(StoreError):
     """The query ran past its time limit and was stopped (or abandoned, for a remote store)."""
 
 
+class Replacement:
+    """The graphs of one replace as the caller makes them: each is written as soon as it is put, in one
+    background thread, one graph after another, while the caller goes on making the next (a study's graph is
+    stored while the reasoner works on it: pyoxigraph's loader runs without the GIL). Updates wait for the end.
+    """
+
+    def __init__(self, graphs: Collection[str], write: Callable[[str, Sequence[ox.Triple], threading.Event], None]):
+        self.graphs = frozenset(graphs)
+        self.updates: list[str] = []
+        self.put_graphs: set[str] = set()
+        self._write: Callable[[str, Sequence[ox.Triple], threading.Event], None] | None = write
+        self._stop = threading.Event()  # set when the replace is given up: a write stops at its next batch
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="samverkan-replace")
+        self._writes: list[Future[None]] = []
+
+    def put(self, graph: str, triples: Sequence[ox.Triple]) -> None:
+        """Write the triples as the graph's new content (the sequence must not change until the replace ends)."""
+        if graph not in self.graphs or graph in self.put_graphs:
+            raise ValueError(f"<{graph}> is not a graph this replace may still write")
+        self.put_graphs.add(graph)
+        write = self._write
+        assert write is not None, "a replace takes graphs only while it is open"
+
+        def work(stop: threading.Event) -> None:
+            write(graph, triples, stop)
+            collector.give_back_freed_memory()  # the loader's buffers, freed in its threads, for the caller to reuse
+
+        self.submit(work)
+
+    def submit(self, work: Callable[[threading.Event], None]) -> None:
+        """Run `work` after the writes before it, in the writing thread."""
+        self._writes.append(self._pool.submit(work, self._stop))
+
+    def then(self, sparql_update: str) -> None:
+        """Apply this update once every graph is written, in the same atomic step."""
+        self.updates.append(sparql_update)
+
+    @contextmanager
+    def _open(self) -> Iterator[Replacement]:
+        """Yield self; at the end wait for the writes (raising the first write's error), and on any failure stop
+        them at their next batch. Either way the thread has ended, and let go of the store, when this returns."""
+        try:
+            yield self
+            for write in self._writes:
+                write.result()
+        finally:
+            self._stop.set()
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._write, self._writes = None, []
+
+
 class Store(Protocol):
     """What the service needs from a store: run queries, list graphs, apply an update atomically."""
 
@@ -92,9 +148,10 @@ class Store(Protocol):
 
     def update(self, sparql_update: str, base_iri: str | None = None) -> None: ...
 
-    def replace_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], then: str) -> None:
-        """Put each graph's triples in place of what it held, then apply the update `then` (the catalogue's
-        entries): readers see all of it or none of it, and a failure leaves the store as it was."""
+    def replacing(self, graphs: Collection[str]) -> AbstractContextManager[Replacement]:
+        """Replace the graphs with what the block puts in them (a graph not put becomes empty), then apply the
+        updates the block gives to `then` (the catalogue's entries): readers see all of it or none of it, and a
+        failure, of a write or of the block itself, leaves the store as it was."""
         ...
 
     def version(self) -> str | None:
@@ -290,7 +347,8 @@ class EmbeddedStore:
             _apply(store, sparql_update, base_iri)
         _new_version(self.path)
 
-    def replace_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], then: str) -> None:
+    @contextmanager
+    def replacing(self, graphs: Collection[str]) -> Iterator[Replacement]:
         """Write the graphs through the bulk loader into a new store folder, then swap it in with one rename.
 
         The new folder starts as a checkpoint of the store (hard links, no copying) when the graphs it replaces
@@ -302,7 +360,8 @@ class EmbeddedStore:
         with self._lock():
             shutil.rmtree(building, ignore_errors=True)
             try:
-                self._build(building, graphs, then)  # both stores are closed when it returns
+                with self._building(building, graphs) as replacement:  # both stores are closed when it ends
+                    yield replacement
                 _new_version(building)
             except BaseException as error:
                 # The traceback holds the new store open; RocksDB writes files as it closes, so close it first.
@@ -314,8 +373,9 @@ class EmbeddedStore:
             # closes them), and one that opens another file of it meets the new store and is run again.
             shutil.rmtree(building, ignore_errors=True)
 
-    def _build(self, building: str, graphs: Mapping[str, Sequence[ox.Triple]], then: str) -> None:
-        """The store as it will be after the replace, in the folder `building` (the stores close on return)."""
+    @contextmanager
+    def _building(self, building: str, graphs: Collection[str]) -> Iterator[Replacement]:
+        """The store as it will be after the replace, in the folder `building` (the stores close at the end)."""
         replaced = {ox.NamedNode(g) for g in graphs}
         with self._open_writable(self.path) as live:
             removed = sum(1 for g in replaced for _ in live.quads_for_pattern(None, None, None, g))
@@ -326,11 +386,16 @@ class EmbeddedStore:
                 if checkpoint:
                     for graph in replaced:
                         new.remove_graph(graph)
-                else:
-                    _bulk_extend(new, _quads_besides(live, replaced))
-                for graph in replaced:
-                    _bulk_write(new, graph, graphs[graph.value])
-                _apply(new, then)
+
+                def write(graph: str, triples: Sequence[ox.Triple], stop: threading.Event) -> None:
+                    _bulk_write(new, ox.NamedNode(graph), triples, stop)
+
+                with Replacement(graphs, write)._open() as replacement:
+                    if not checkpoint:
+                        rest = _quads_besides(live, replaced)
+                        replacement.submit(lambda stop: _bulk_extend(new, rest, stop))
+                    yield replacement
+                _apply(new, " ;\n".join(replacement.updates))
 
 
 # Quads per call of the bulk loader. One call buffers millions of quads before it writes them (2 GB more for the
@@ -338,12 +403,12 @@ class EmbeddedStore:
 BULK_BATCH = 200_000
 
 
-def _bulk_extend(store: ox.Store, quads: Iterator[ox.Quad]) -> None:
-    while batch := list(itertools.islice(quads, BULK_BATCH)):
+def _bulk_extend(store: ox.Store, quads: Iterator[ox.Quad], stop: threading.Event) -> None:
+    while not stop.is_set() and (batch := list(itertools.islice(quads, BULK_BATCH))):
         store.bulk_extend(batch)
 
 
-def _bulk_write(store: ox.Store, graph: ox.NamedNode, triples: Sequence[ox.Triple]) -> None:
+def _bulk_write(store: ox.Store, graph: ox.NamedNode, triples: Sequence[ox.Triple], stop: threading.Event) -> None:
     """A graph's triples through the bulk loader, as N-Triples text: the loader parses it without the `Quad` object
     per triple that bulk_extend needs (pyo3 tries each term type in turn): 13 to 20 % less time for a large
     study (BENCHMARKS.md).
@@ -352,9 +417,11 @@ def _bulk_write(store: ox.Store, graph: ox.NamedNode, triples: Sequence[ox.Tripl
     (`_:` also matches inside a literal, which only costs speed) the rest of the graph goes as quads.
     """
     for start in range(0, len(triples), BULK_BATCH):
+        if stop.is_set():
+            return
         text = _ntriples(triples[start : start + BULK_BATCH])
         if b"_:" in text:
-            _bulk_extend(store, (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples[start:]))
+            _bulk_extend(store, (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples[start:]), stop)
             return
         store.bulk_load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=graph, lenient=True)
 
@@ -556,30 +623,39 @@ class RemoteStore:
         if response.status_code >= 300:
             raise StoreError(f"the remote update endpoint answered {response.status_code}: {response.text[:500]}")
 
-    def replace_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], then: str) -> None:
-        """Stage each graph's triples in a temporary graph, then MOVE them all into place with `then` in one
+    @contextmanager
+    def replacing(self, graphs: Collection[str]) -> Iterator[Replacement]:
+        """Stage each graph's triples in a temporary graph, then MOVE them all into place with the updates in one
         update, which the server applies atomically; the staged graphs are dropped if anything fails."""
         if not self.update_url:
             raise StoreError("this store has no update endpoint configured (--update-url), so it cannot be loaded")
-        staged = {graph: f"{self.STAGING}{uuid.uuid4().hex}" for graph, triples in graphs.items() if triples}
+        staged: dict[str, str] = {}
+
+        def stage(graph: str, triples: Sequence[ox.Triple], stop: threading.Event) -> None:
+            if triples:
+                staged[graph] = f"{self.STAGING}{uuid.uuid4().hex}"  # before it is written: a part may land
+                self._stage(staged[graph], triples, stop)
+
         try:
-            for graph, temporary in staged.items():
-                self._stage(temporary, graphs[graph])
+            with Replacement(graphs, stage)._open() as replacement:
+                yield replacement
             # MOVE SILENT from a graph that does not exist would leave the target as it was: empty ones are dropped.
             moves = [f"MOVE <{staged[g]}> TO <{g}>" if g in staged else f"DROP SILENT GRAPH <{g}>" for g in graphs]
-            self.update(" ;\n".join([*moves, then]))
-        except (StoreError, QuerySyntaxError):
+            self.update(" ;\n".join([*moves, *replacement.updates]))
+        except BaseException:
             if staged:
                 with suppress(StoreError, QuerySyntaxError):
                     self.update(" ;\n".join(f"DROP SILENT GRAPH <{temporary}>" for temporary in staged.values()))
             raise
 
-    def _stage(self, graph: str, triples: Sequence[ox.Triple]) -> None:
+    def _stage(self, graph: str, triples: Sequence[ox.Triple], stop: threading.Event) -> None:
         if not self.graph_store_url:
             # A blank node is a different node in each request, so a graph that has any goes in one request.
             blank = any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
             size = max(len(triples), 1) if blank else self.STAGING_BATCH
             for start in range(0, len(triples), size):
+                if stop.is_set():
+                    return
                 batch = _ntriples(triples[start : start + size]).decode("utf-8")
                 self.update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{batch}}} }}")
             return

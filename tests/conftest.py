@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyoxigraph as ox
 import pytest
 import requests
 from flask import Flask
@@ -38,6 +39,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from service.cli import serve
 from service.config import Config
 from service.http import create_app
+from service.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_OPTIONS = {"host", "port", "workers", "threads"}  # how `serve` listens; every other option is a setting
@@ -199,6 +201,14 @@ class Server:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def replace_graphs(store: Store, graphs: dict[str, list[ox.Triple]], then: str) -> None:
+    """Replace the graphs with these triples and apply `then`, as one replace of the store's bulk path."""
+    with store.replacing(graphs) as replacement:
+        for graph, triples in graphs.items():
+            replacement.put(graph, triples)
+        replacement.then(then)
 
 
 def samverkan(*args: str) -> list[str]:

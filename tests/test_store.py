@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import ROOT, samverkan
+from conftest import ROOT, replace_graphs, samverkan
 
 from service import store as store_module
 from service.ingest import DataFileError
@@ -168,19 +169,50 @@ def test_replacing_graphs_swaps_in_a_new_store_and_a_failure_changes_nothing(tmp
     store = EmbeddedStore(str(tmp_path / "store"))
     (tmp_path / "store.samverkan-next").mkdir()  # left by a load that was killed: the next one starts afresh
     (tmp_path / "store.samverkan-next" / "CURRENT").write_text("junk")
-    store.replace_graphs({big: triples(300, "b"), small: triples(5, "s")}, "INSERT DATA { <http://x> <http://y> 1 }")
+    replace_graphs(store, {big: triples(300, "b"), small: triples(5, "s")}, "INSERT DATA { <http://x> <http://y> 1 }")
     reader = EmbeddedStore(store.path)
     assert (count(reader, big), count(reader, small)) == (300, 5)
-    store.replace_graphs({small: triples(3, "t")}, "DELETE DATA { <http://x> <http://y> 1 }")
+    replace_graphs(store, {small: triples(3, "t")}, "DELETE DATA { <http://x> <http://y> 1 }")
     assert (count(reader, big), count(reader, small)) == (300, 3)
-    store.replace_graphs({big: triples(40, "c"), small: []}, "INSERT DATA { <http://x> <http://y> 2 }")
+    replace_graphs(store, {big: triples(40, "c"), small: []}, "INSERT DATA { <http://x> <http://y> 2 }")
     assert (count(reader, big), count(reader, small)) == (40, 0)
     assert reader.query("ASK { <http://x> <http://y> 2 }")
     before = reader.version()
     with pytest.raises(UpdateError):
-        store.replace_graphs({big: triples(7, "d")}, "DROP GRAPH <http://example.org/none>")
+        replace_graphs(store, {big: triples(7, "d")}, "DROP GRAPH <http://example.org/none>")
     assert reader.version() == before
     assert count(reader, big) == 40
+    assert not Path(store.path + ".samverkan-next").exists()
+
+
+def test_a_graph_is_written_while_the_replace_goes_on_and_a_failure_after_it_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A put graph goes to the bulk loader at once, in the background; when the block then fails (the reasoner
+    refuses the study), the new store is thrown away and readers still see the old one."""
+    g, other = "http://example.org/g", "http://example.org/other"
+    store = EmbeddedStore(str(tmp_path / "store"))
+    replace_graphs(store, {g: triples(4, "a")}, "")
+    reader = EmbeddedStore(store.path)
+    before = reader.version()
+    writing = threading.Event()
+    write = store_module._bulk_write
+
+    def watched(new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], stop: threading.Event) -> None:
+        writing.set()
+        write(new, graph, given, stop)
+
+    monkeypatch.setattr(store_module, "_bulk_write", watched)
+    with pytest.raises(RuntimeError, match="refused"), store.replacing([g, other]) as replacement:
+        replacement.put(g, triples(9, "b"))
+        with pytest.raises(ValueError, match="not a graph this replace may still write"):
+            replacement.put(g, triples(1, "c"))  # once only, and only the graphs it was opened for
+        with pytest.raises(ValueError, match="not a graph this replace may still write"):
+            replacement.put("http://example.org/unnamed", triples(1, "c"))
+        assert writing.wait(60), "the graph was not written before the block ended"
+        raise RuntimeError("the reasoner refused the study")
+    assert reader.version() == before
+    assert (count(reader, g), count(reader, other)) == (4, 0)
     assert not Path(store.path + ".samverkan-next").exists()
 
 
@@ -194,7 +226,7 @@ def test_graphs_go_to_the_bulk_loader_in_chunks_and_a_blank_node_stays_one_node(
     given = [*triples(3, "a"), ox.Triple(ox.NamedNode("http://example.org/x"), p, ox.Literal("_:not a node"))]
     given += [ox.Triple(node, p, ox.Literal(str(i))) for i in range(3)]
     store = EmbeddedStore(str(tmp_path / "store"))
-    store.replace_graphs({g: given}, "")
+    replace_graphs(store, {g: given}, "")
     assert count(store, g) == len(given)
     blank = store.query(f"SELECT (COUNT(DISTINCT ?s) AS ?n) {{ GRAPH <{g}> {{ ?s ?p ?o FILTER isBlank(?s) }} }}")
     assert isinstance(blank, ox.QuerySolutions)
@@ -205,7 +237,7 @@ def test_graphs_go_to_the_bulk_loader_in_chunks_and_a_blank_node_stays_one_node(
 def test_a_swap_interrupted_midway_is_undone_when_the_store_is_opened(tmp_path: Path) -> None:
     """Where the folders cannot be swapped in one step, a crash may leave the old store aside: it is put back."""
     path = tmp_path / "store"
-    EmbeddedStore(str(path)).replace_graphs({"http://example.org/g": triples(4, "a")}, "CLEAR SILENT DEFAULT")
+    replace_graphs(EmbeddedStore(str(path)), {"http://example.org/g": triples(4, "a")}, "CLEAR SILENT DEFAULT")
     path.rename(tmp_path / "store.samverkan-aside")
     assert count(EmbeddedStore(str(path)), "http://example.org/g") == 4
 
@@ -213,4 +245,4 @@ def test_a_swap_interrupted_midway_is_undone_when_the_store_is_opened(tmp_path: 
 def test_a_second_writer_is_told_to_wait(tmp_path: Path) -> None:
     store = EmbeddedStore(str(tmp_path / "store"))
     with store._lock(), pytest.raises(StoreError, match="being written by another process"):
-        EmbeddedStore(store.path).replace_graphs({"http://example.org/g": triples(1, "a")}, "CLEAR SILENT DEFAULT")
+        replace_graphs(EmbeddedStore(store.path), {"http://example.org/g": triples(1, "a")}, "CLEAR SILENT DEFAULT")

@@ -9,17 +9,18 @@ import pty
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
 import pyoxigraph as ox
 import pytest
-from conftest import ROOT, samverkan, start_oxigraph
+from conftest import ROOT, replace_graphs, samverkan, start_oxigraph
 
 from service.export import quads
 from service.namespaces import GRAPH_CATALOGUE, counts_graph, inferred_graph, study_graph
-from service.store import EmbeddedStore, RemoteStore, StoreError
+from service.store import Dataset, EmbeddedStore, RemoteStore, StoreError
 
 TEMPLATES = ROOT / "data" / "templates"
 STUDY = "min-studie"  # the id in the template's study.yaml
@@ -422,9 +423,10 @@ def test_import_goes_through_the_graph_store_protocol_and_a_failed_load_leaves_n
         assert f"Graph Store endpoint {server.url} answered" in wrong.stderr
         assert "nothing was loaded" in wrong.stderr
         with pytest.raises(StoreError):
-            store.replace_graphs({"http://example.org/g": []}, "DROP GRAPH <http://example.org/none>")
+            replace_graphs(store, {"http://example.org/g": []}, "DROP GRAPH <http://example.org/none>")
         with pytest.raises(StoreError):  # staged, then refused: the staged graph is dropped again
-            store.replace_graphs(
+            replace_graphs(
+                store,
                 {
                     "http://example.org/g": [
                         ox.Triple(ox.NamedNode("http://a"), ox.NamedNode("http://b"), ox.Literal("c"))
@@ -432,6 +434,18 @@ def test_import_goes_through_the_graph_store_protocol_and_a_failed_load_leaves_n
                 },
                 "DROP GRAPH <http://example.org/none>",
             )
+        staging = "SELECT ?g WHERE { GRAPH ?g { } FILTER STRSTARTS(STR(?g), 'urn:samverkan:staging:') }"
+        with pytest.raises(RuntimeError), store.replacing(["http://example.org/g"]) as replacement:
+            replacement.put(
+                "http://example.org/g", [ox.Triple(ox.NamedNode("http://a"), ox.NamedNode("http://b"), ox.Literal("d"))]
+            )  # staged in the background, then the block fails
+            deadline = time.monotonic() + 60
+            while not list(store.query(staging, Dataset(union_default_graph=False))) and time.monotonic() < deadline:  # type: ignore[arg-type]
+                time.sleep(0.05)
+            assert list(store.query(staging, Dataset(union_default_graph=False))), (
+                "nothing was staged while the block went on"
+            )  # type: ignore[arg-type]
+            raise RuntimeError("the reasoner refused the study")
         every = store.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
         assert isinstance(every, ox.QuerySolutions)
         assert sorted(row["g"].value for row in every) == sorted([GRAPH_CATALOGUE, "http://example.org/g"])
@@ -439,7 +453,9 @@ def test_import_goes_through_the_graph_store_protocol_and_a_failed_load_leaves_n
         batched = RemoteStore(server.url + "/query", server.url + "/update")  # no Graph Store endpoint
         batched.STAGING_BATCH = 1
         node, p = ox.BlankNode(), ox.NamedNode("http://example.org/p")
-        batched.replace_graphs({"http://example.org/b": [ox.Triple(node, p, ox.Literal(str(i))) for i in range(3)]}, "")
+        replace_graphs(
+            batched, {"http://example.org/b": [ox.Triple(node, p, ox.Literal(str(i))) for i in range(3)]}, ""
+        )
         subjects = batched.query("SELECT (COUNT(DISTINCT ?s) AS ?n) { GRAPH <http://example.org/b> { ?s ?p ?o } }")
         assert isinstance(subjects, ox.QuerySolutions)
         assert next(iter(subjects))["n"].value == "1"  # one blank node, though each batch would make its own
