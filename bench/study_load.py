@@ -305,8 +305,11 @@ def run_reasoning(engine: str, folder: Path, rows: int) -> dict[str, Any]:
 
 
 def run_pipeline(folder: Path, store_dir: Path, rows: int) -> dict[str, Any]:
-    """`samverkan load` in this fresh process, step by step: read, build, SHACL, reason, store (on disk)."""
-    from service.catalogue import replace_graphs
+    """`samverkan load` in this fresh process, step by step: read, build, SHACL, reason, store (on disk).
+
+    The study's graph is written while it is reasoned over, so the steps overlap: `seconds` is the whole load by
+    the clock, and the step "storing" what is left to write once the last graph is made."""
+    from service.catalogue import replacing
     from service.config import Config
     from service.ingest.progress import Progress
     from service.ingest.schema import Schema
@@ -315,13 +318,18 @@ def run_pipeline(folder: Path, store_dir: Path, rows: int) -> dict[str, Any]:
 
     progress = Progress()
     store = open_store(Config(store_path=str(store_dir)))  # first, as `samverkan load` opens it
+    started = time.perf_counter()
+    sizes = []
     source = study_source(ROOT, folder, Schema(ROOT), progress)
-    contents = source.contents(source.digest())
-    progress.start("storing", "triples")
-    replace_graphs(store, contents)
-    progress.finish(sum(len(c.triples) for c in contents))
+    with replacing(store, source.graphs) as put:
+        for content in source.contents(source.digest()):
+            put(content)
+            sizes.append(len(content.triples))
+        progress.start("storing", "triples")
+    progress.finish(sum(sizes))
+    seconds = round(time.perf_counter() - started, 2)
     steps = {step.name: round(step.seconds, 2) for step in progress.steps}
-    return {"steps": steps, "triples": len(contents[0].triples), "inferred": len(contents[1].triples), **peak_memory()}
+    return {"seconds": seconds, "steps": steps, "triples": sizes[0], "inferred": sizes[1], **peak_memory()}
 
 
 def in_subprocess(timeout: float, *args: str) -> dict[str, Any]:
@@ -407,7 +415,9 @@ def reasoning(
 
 
 def pipeline(sizes: list[int], runs_at: Callable[[int], range], timeout: float) -> None:
-    """`samverkan load` of a generated study, step by step; validate = read + build + SHACL."""
+    """`samverkan load` of a generated study, step by step; validate = read + build + SHACL; store = what is left
+    to write once the last graph is made (the study's graph is written while it is reasoned over); total by the
+    clock."""
     about = machine()
     rows = []
     with tempfile.TemporaryDirectory(prefix="samverkan-bench-") as tmp:
@@ -417,7 +427,7 @@ def pipeline(sizes: list[int], runs_at: Callable[[int], range], timeout: float) 
                 in_subprocess(timeout, "_pipeline", str(folder), str(Path(tmp, f"store-{size}-{n}")), str(size))
                 for n in runs_at(size)
             ]
-            run = median_run(runs, lambda r: float(sum(r["steps"].values())))
+            run = median_run(runs, lambda r: float(r["seconds"]))
             if "error" in run:
                 rows.append({"observations": size, "error": run["error"]})
                 continue

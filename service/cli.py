@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from service.catalogue import replace_graphs
+from service.catalogue import replace_graphs, replacing
 from service.config import WIKIDATA_SPARQL, Config
 from service.ingest import DataFileError
 from service.store import EmbeddedStore, Store, StoreError
@@ -343,22 +343,23 @@ def load(store: Config, folder: Path) -> None:
     with _nothing_loaded_on_store_error():
         target = _open(config)  # before the work: a store that cannot be opened is said at once
     progress = _terminal_progress()
+    sizes: dict[str, int] = {}
     try:
         source = study_source(config.data_root, folder, Schema(config.data_root), progress)
-        contents = source.contents(source.digest())
+        with _nothing_loaded_on_store_error(), replacing(target, source.graphs) as put:
+            for content in source.contents(source.digest()):
+                put(content)  # written while the next graph is made: the study's while it is reasoned over
+                sizes[content.graph] = len(content.triples)
+            progress.start("storing", "triples")  # what is left to write once the last graph is made
     except DataFileError as error:
         raise _refused(error) from error
-    total = sum(len(content.triples) for content in contents)
-    progress.start("storing", "triples")
-    with _nothing_loaded_on_store_error():
-        replace_graphs(target, contents)
-    progress.finish(total)
-    asserted, inferred, table = contents
+    progress.finish(sum(sizes.values()))
+    (asserted, triples), (inferred, facts), (table, counted) = sizes.items()
     counts = _counts(progress)
     click.echo(f"Loaded {folder} in {time.perf_counter() - started:.1f} s" + (f" ({counts}):" if counts else ":"))
-    click.echo(f"  <{asserted.graph}>  {len(asserted.triples):,} triples")
-    click.echo(f"  <{inferred.graph}>  {len(inferred.triples):,} inferred facts")
-    click.echo(f"  <{table.graph}>  {len(table.triples):,} triples of counts for comparisons")
+    click.echo(f"  <{asserted}>  {triples:,} triples")
+    click.echo(f"  <{inferred}>  {facts:,} inferred facts")
+    click.echo(f"  <{table}>  {counted:,} triples of counts for comparisons")
     click.echo("  " + ", ".join(f"{step.name} {step.seconds:.1f} s" for step in progress.steps))
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -14,7 +16,10 @@ from conftest import ROOT, replace_graphs, samverkan
 
 from service import store as store_module
 from service.ingest import DataFileError
-from service.ingest.shipped import BuildCache, BuiltGraph, shipped_sources, sync
+from service.ingest import shipped as shipped_module
+from service.ingest.reasoning import Inference
+from service.ingest.schema import Schema
+from service.ingest.shipped import BuildCache, BuiltGraph, shipped_sources, study_source, sync
 from service.namespaces import GRAPH_CATALOGUE, GRAPH_ONTOLOGY, GRAPH_REFERENCE, GRAPH_VOCABULARIES, study_graph
 from service.store import EmbeddedStore, StoreError, UpdateError, declares_dataset
 
@@ -214,6 +219,31 @@ def test_a_graph_is_written_while_the_replace_goes_on_and_a_failure_after_it_cha
     assert reader.version() == before
     assert (count(reader, g), count(reader, other)) == (4, 0)
     assert not Path(store.path + ".samverkan-next").exists()
+
+
+def test_a_study_graph_is_stored_while_it_is_reasoned_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = ROOT / "data" / "examples" / "fiktiv-fokusgrupper-2011"
+    source = study_source(ROOT, folder, Schema(ROOT))
+    writing: list[str] = []
+    write, reason = store_module._bulk_write, shipped_module.reason_over
+
+    def watched(new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], stop: threading.Event) -> None:
+        writing.append(graph.value)
+        write(new, graph, given, stop)
+
+    def reason_once_written(*args: Any, **options: Any) -> Inference:
+        deadline = time.monotonic() + 60
+        while not writing and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert writing == [source.graphs[0]], "the study's graph was not being stored when reasoning began"
+        return reason(*args, **options)
+
+    monkeypatch.setattr(store_module, "_bulk_write", watched)
+    monkeypatch.setattr(shipped_module, "reason_over", reason_once_written)
+    store = EmbeddedStore(str(tmp_path / "store"))
+    assert sync(store, [source]) == list(source.graphs)
+    assert writing == list(source.graphs)
+    assert all(count(store, graph) > 0 for graph in source.graphs)
 
 
 def test_graphs_go_to_the_bulk_loader_in_chunks_and_a_blank_node_stays_one_node(

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import pyoxigraph as ox
 
 import service
 from service import collector
-from service.catalogue import GraphContent, recorded_digests, replace_graphs
+from service.catalogue import GraphContent, recorded_digests, replacing
 from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
 from service.ingest.counts import study_counts
@@ -30,7 +30,7 @@ from service.ingest.reference import reference_triples
 from service.ingest.refiqda import project_files
 from service.ingest.schema import Schema
 from service.ingest.sheets import sheet_files
-from service.ingest.study import prepare_study
+from service.ingest.study import check_study, read_study, reason_over
 from service.ingest.study_yaml import study_id
 from service.ingest.studygraph import STUDY_FILE
 from service.namespaces import (
@@ -106,7 +106,7 @@ class GraphSource:
     graphs: tuple[str, ...]  # the named graphs built from these files
     root: Path
     files: tuple[Path, ...]  # relative to root; named as the graphs' sources in the catalogue
-    build: Callable[[], list[BuiltGraph]]
+    build: Callable[[], Iterable[BuiltGraph]]  # graph by graph, in the order of `graphs`, each as soon as it is made
     inputs: tuple[Path, ...] = ()  # relative to root: other files the result depends on
 
     def digest(self) -> str:
@@ -120,17 +120,22 @@ class GraphSource:
                 raise DataFileError(path, f"cannot be read ({error.strerror})") from error
         return sha.hexdigest()
 
-    def contents(self, digest: str, cache: BuildCache | None = None) -> list[GraphContent]:
-        """Build the graphs (this is where a study is validated and reasoned over) with their catalogue data."""
-        built = cache.get(digest) if cache else None
-        if built is None:
-            with collector.paused():  # a study's rows become millions of terms and triples
-                built = self.build()
-            if cache:
-                cache.put(digest, built)
-        assert [b.graph for b in built] == list(self.graphs), "a source builds the graphs it names"
+    def contents(self, digest: str, cache: BuildCache | None = None) -> Iterator[GraphContent]:
+        """Build the graphs (this is where a study is validated and reasoned over) with their catalogue data, each
+        given as soon as it is made, so it can be stored while the next is made."""
         sources = [str(name) for name in self.files]
-        return [GraphContent(b.graph, b.triples, sources, digest, b.title) for b in built]
+        cached = cache.get(digest) if cache else None
+        made: list[str] = []
+        kept: list[BuiltGraph] = []  # for the cache only: otherwise a graph is let go once it is stored
+        with collector.paused():  # a study's rows become millions of terms and triples
+            for built in cached if cached is not None else self.build():
+                made.append(built.graph)
+                if cache and cached is None:
+                    kept.append(built)
+                yield GraphContent(built.graph, built.triples, sources, digest, built.title)
+        assert made == list(self.graphs), "a source builds the graphs it names"
+        if cache and cached is None:
+            cache.put(digest, kept)
 
 
 def _rdf_source(graph: str, title: str, root: Path, files: tuple[Path, ...]) -> GraphSource:
@@ -162,18 +167,21 @@ def study_source(
         identifier = folder.name
         files = sorted(folder.glob("*.ttl"))
 
-    def build() -> list[BuiltGraph]:
+    def build() -> Iterator[BuiltGraph]:
         steps = progress or Progress()
-        study = prepare_study(folder, schema, steps, hermit_max_triples=hermit_max_triples)
-        asserted, inferred = study.asserted, study.inferred
+        read = read_study(folder, schema, steps)
+        yield BuiltGraph(study_graph(identifier), read.title, read.asserted)  # stored while checked and reasoned over
+        study = check_study(folder, schema, steps, read)
+        del read  # the terms the study was built from, before the reasoner fills its store
+        inference = reason_over(folder, study, steps, hermit_max_triples=hermit_max_triples)
+        title, size = study.title, len(study.asserted) + len(inference.facts)
+        del study
+        yield BuiltGraph(inferred_graph(identifier), f"Inferred from: {title}", inference.facts)
         steps.start("counting for comparisons", "triples")
-        counts = study_counts(identifier, study.reasoned, schema.counts_structure)
-        steps.finish(len(asserted) + len(inferred))
-        return [
-            BuiltGraph(study_graph(identifier), study.title, asserted),
-            BuiltGraph(inferred_graph(identifier), f"Inferred from: {study.title}", inferred),
-            BuiltGraph(counts_graph(identifier), f"Comparison table of: {study.title}", counts),
-        ]
+        counts = study_counts(identifier, inference.store, schema.counts_structure)
+        steps.finish(size)
+        del inference
+        yield BuiltGraph(counts_graph(identifier), f"Comparison table of: {title}", counts)
 
     return GraphSource(
         (study_graph(identifier), inferred_graph(identifier), counts_graph(identifier)),
@@ -229,15 +237,20 @@ def shipped_sources(
 def sync(store: Store, sources: Sequence[GraphSource], cache: BuildCache | None = None) -> list[str]:
     """Load the sources whose files changed since the last load, in one atomic update.
 
-    Every changed source is read (and a study validated and reasoned over) before anything is written, so an
-    unreadable file (DataFileError) leaves the store exactly as it was. Returns the graphs that were loaded.
+    A graph is written (in the background, to a store readers do not see yet) as soon as it is made, while the
+    next is made; an unreadable file (DataFileError) or any other failure leaves the store exactly as it was.
+    Returns the graphs that were loaded.
     """
     recorded = recorded_digests(store)
-    contents = []
+    changed = []
     for source in sources:
         digest = source.digest()
         if any(recorded.get(graph) != digest for graph in source.graphs):
-            contents += source.contents(digest, cache)
-    if contents:
-        replace_graphs(store, contents)
-    return [content.graph for content in contents]
+            changed.append((source, digest))
+    graphs = [graph for source, _ in changed for graph in source.graphs]
+    if graphs:
+        with replacing(store, graphs) as put:
+            for source, digest in changed:
+                for content in source.contents(digest, cache):
+                    put(content)
+    return graphs

@@ -30,7 +30,7 @@ from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
 from service.ingest.period import Period
 from service.ingest.progress import Progress
-from service.ingest.reasoning import InconsistentStudyError, ReasonerUnavailable, infer
+from service.ingest.reasoning import InconsistentStudyError, Inference, ReasonerUnavailable, infer
 from service.ingest.refiqda import project_files, read_projects
 from service.ingest.resolve import ACTOR_TYPES, Resolver, Unresolved, normalise, quoted, slug
 from service.ingest.schema import Schema
@@ -517,6 +517,28 @@ def _actor_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class ReadStudy:
+    """A study folder read into its triples but not yet validated: they can be stored (and thrown away should the
+    study prove invalid) while it is checked and reasoned over."""
+
+    study_id: str
+    title: str
+    asserted: list[ox.Triple]  # empty when reading found problems already
+    graph: StudyGraph | None  # what is checked, with where each node came from; None for a Turtle study
+
+
+@dataclass(frozen=True)
+class CheckedStudy:
+    """A study built and validated, ready to reason over."""
+
+    study_id: str
+    title: str
+    asserted: list[ox.Triple]
+    context: Graph  # what the study is reasoned beside: the schema, and the reference individuals it names
+    notes: list[str]  # what the rows said about types, to explain the reasoner's refusal
+
+
+@dataclass(frozen=True)
 class PreparedStudy:
     """A study ready to store: its asserted graph and what the reasoner inferred from it, with the store that
     holds both beside the schema (for the comparison table; let it go before storing the study)."""
@@ -535,35 +557,33 @@ def prepare_study(
 
     Raises StudyProblems listing every problem (resolution and SHACL together), also when the reasoner finds
     the study inconsistent, and a DataFileError when the reasoner cannot run (no Java). Nothing is written.
-    The rows' nodes are checked while they are built (_Rows); pyshacl sees the rest (study.yaml, the actors).
     """
-    if (folder / STUDY_FILE).is_file():
-        study, title, notes, asserted, context = _checked_study(folder, schema, progress)
-    else:
-        asserted, study, title, notes = _turtle_study(folder), folder.name, folder.name, []
-        terms = (t for triple in asserted for t in (triple.subject, triple.object))
-        context = schema.beside(t.value for t in terms if isinstance(t, ox.NamedNode))
-    progress.start("reasoning", "triples")
-    try:
-        inference = infer(context, asserted, hermit_max_triples=hermit_max_triples)
-    except InconsistentStudyError as error:
-        where = "".join(f"; {note}" for note in notes)
-        message = f"the reasoner refused the study: {error}{where}"
-        raise StudyProblems(folder, [DataFileError(folder, message)]) from error
-    except ReasonerUnavailable as error:
-        raise DataFileError(folder, f"cannot be reasoned over: {error}") from error
-    progress.finish(len(asserted))
-    return PreparedStudy(study, title, asserted, inference.facts, inference.store)
+    study = check_study(folder, schema, progress, read_study(folder, schema, progress))
+    inference = reason_over(folder, study, progress, hermit_max_triples=hermit_max_triples)
+    return PreparedStudy(study.study_id, study.title, study.asserted, inference.facts, inference.store)
 
 
-def _checked_study(
-    folder: Path, schema: Schema, progress: Progress
-) -> tuple[str, str, list[str], list[ox.Triple], Graph]:
-    """A study folder built and checked: its id, title, type notes, triples and what is reasoned beside it.
-
-    The rdflib terms the study is built from are let go on return, before the reasoner fills its store.
-    """
+def read_study(folder: Path, schema: Schema, progress: Progress) -> ReadStudy:
+    """Read a study folder: study.yaml with coding sheets and REFI-QDA projects (built into triples, the rows'
+    nodes checked on the way, _Rows), or Turtle files."""
+    if not (folder / STUDY_FILE).is_file():
+        return ReadStudy(folder.name, folder.name, _turtle_study(folder), None)
     built = build_study(folder, schema, progress)
+    return ReadStudy(built.study_id, built.title, [] if built.problems else built.oxigraph_triples(), built)
+
+
+def check_study(folder: Path, schema: Schema, progress: Progress, study: ReadStudy) -> CheckedStudy:
+    """Validate a study read from its folder (SHACL, for what the rows' own checks do not cover: study.yaml, the
+    actors); raises StudyProblems listing every problem found, in reading and in validating.
+
+    Let the ReadStudy go once this returns: its rdflib terms are not needed any more, before the reasoner fills
+    its store.
+    """
+    built = study.graph
+    if built is None:
+        terms = (t for triple in study.asserted for t in (triple.subject, triple.object))
+        context = schema.beside(t.value for t in terms if isinstance(t, ox.NamedNode))
+        return CheckedStudy(study.study_id, study.title, study.asserted, context, [])
     context = schema.beside(built.named())
     progress.start("validating (SHACL)", "triples")
     validated = Graph()
@@ -571,11 +591,28 @@ def _checked_study(
         validated.add(triple)
     shapes_problems = validate(validated, context, schema.shapes, built.origins, folder)
     problems = built.problems + _new_problems(built.shape_problems + shapes_problems, built.problems)
-    asserted = [] if problems else built.oxigraph_triples()  # in this step, so that the steps add up to the whole
     progress.finish(len(built.triples) + len(built.row_triples))
     if problems:
         raise StudyProblems(folder, problems)
-    return built.study_id, built.title, built.type_notes, asserted, context
+    return CheckedStudy(built.study_id, built.title, study.asserted, context, built.type_notes)
+
+
+def reason_over(
+    folder: Path, study: CheckedStudy, progress: Progress, *, hermit_max_triples: int = HERMIT_MAX_TRIPLES
+) -> Inference:
+    """What the reasoner infers from a checked study. Raises StudyProblems when it finds the study inconsistent
+    and a DataFileError when it cannot run (no Java)."""
+    progress.start("reasoning", "triples")
+    try:
+        inference = infer(study.context, study.asserted, hermit_max_triples=hermit_max_triples)
+    except InconsistentStudyError as error:
+        where = "".join(f"; {note}" for note in study.notes)
+        message = f"the reasoner refused the study: {error}{where}"
+        raise StudyProblems(folder, [DataFileError(folder, message)]) from error
+    except ReasonerUnavailable as error:
+        raise DataFileError(folder, f"cannot be reasoned over: {error}") from error
+    progress.finish(len(study.asserted))
+    return inference
 
 
 def _new_problems(found: list[DataFileError], known: list[DataFileError]) -> list[DataFileError]:

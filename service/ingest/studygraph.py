@@ -102,7 +102,7 @@ class StudyGraph:
         """The whole study as pyoxigraph triples, each once."""
         # The builders put IRIs and blank nodes in subject and predicate places only.
         validated = {ox.Triple(ox_term(s), ox_iri(p), ox_term(o)) for s, p, o in self.triples}  # type: ignore[arg-type]
-        return [*validated, *(t for t in self.row_triples if t not in validated)]
+        return [*validated, *self.row_triples.difference(validated)]
 
 
 @functools.lru_cache(maxsize=1 << 16)
