@@ -63,7 +63,6 @@ def replacing(store: Store, graphs: Collection[str]) -> Iterator[Callable[[Graph
     now = datetime.now(UTC).replace(microsecond=0)
 
     def put(content: GraphContent) -> None:
-        collector.give_back_freed_memory()  # what the block freed before, for the writes to reuse
         replacement.put(content.graph, content.triples)
         replacement.then(f"DELETE WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ <{content.graph}> ?p ?o }} }}")
         description = _ntriples(content.description(now))

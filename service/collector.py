@@ -30,8 +30,9 @@ def give_back_freed_memory() -> None:
     """Return to the system the memory the process has freed (glibc only; elsewhere nothing happens).
 
     glibc keeps freed memory for later allocations from the same thread's arena, but the bulk loader writes
-    from threads of its own: a study's reasoning store, freed before storing, still counted in the process's
-    memory while the loader's buffers came on top of it (about 1.3 GB for a study of 100,000 rows).
+    from threads of its own: what it freed stayed counted in the process's memory while the next step made
+    more (about 1.3 GB for a study of 100,000 rows). It holds each arena while it trims it (a second or so on a
+    large study's heap), so a replace calls it in its writing thread, after each graph (store.Replacement).
     """
     trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
     if trim is not None:

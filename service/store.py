@@ -111,7 +111,7 @@ class Replacement:
 
         def work(stop: threading.Event) -> None:
             write(graph, triples, stop)
-            collector.give_back_freed_memory()  # the loader's buffers, freed in its threads, for the caller to reuse
+            collector.give_back_freed_memory()  # the loader's buffers, for the caller to reuse
 
         self.submit(work)
 
