@@ -116,7 +116,11 @@ class Replacement:
         self.submit(work)
 
     def submit(self, work: Callable[[threading.Event], None]) -> None:
-        """Run `work` after the writes before it, in the writing thread."""
+        """Run `work` after the writes before it, in the writing thread. A write that failed already (a full disk,
+        a server that refused it) fails this call, rather than the end of the replace, after all the caller's work."""
+        for write in self._writes:
+            if write.done() and (error := write.exception()) is not None:
+                raise error
         self._writes.append(self._pool.submit(work, self._stop))
 
     def then(self, sparql_update: str) -> None:

@@ -221,6 +221,26 @@ def test_a_graph_is_written_while_the_replace_goes_on_and_a_failure_after_it_cha
     assert not Path(store.path + ".samverkan-next").exists()
 
 
+def test_a_failed_write_is_said_before_the_replace_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller need not finish its work (reasoning over a study) to hear that the store refused a graph."""
+    g = "http://example.org/g"
+
+    def full(new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], stop: threading.Event) -> None:
+        raise StoreError("no space left on the device")
+
+    store = EmbeddedStore(str(tmp_path / "store"))
+    monkeypatch.setattr(store_module, "_bulk_write", full)
+    with pytest.raises(StoreError, match="no space left"), store.replacing([g]) as replacement:
+        replacement.put(g, triples(2, "a"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            replacement.submit(lambda stop: None)  # more work for the store: refused once the write has failed
+            time.sleep(0.01)
+        pytest.fail("the failed write was not said while the replace went on")
+    assert count(store, g) == 0
+    assert not Path(store.path + ".samverkan-next").exists()
+
+
 def test_a_study_graph_is_stored_while_it_is_reasoned_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = ROOT / "data" / "examples" / "fiktiv-fokusgrupper-2011"
     source = study_source(ROOT, folder, Schema(ROOT))
