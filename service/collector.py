@@ -8,7 +8,6 @@ the rows and the study's triples alive, that was a third of the time of building
 
 from __future__ import annotations
 
-import ctypes
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,16 +23,3 @@ def paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def give_back_freed_memory() -> None:
-    """Return to the system the memory the process has freed (glibc only; elsewhere nothing happens).
-
-    glibc keeps freed memory for later allocations from the same thread's arena, but the bulk loader writes
-    from threads of its own: what it freed stayed counted in the process's memory while the next step made
-    more (about 1.3 GB for a study of 100,000 rows). It holds each arena while it trims it (a second or so on a
-    large study's heap), so a replace calls it in its writing thread, after each graph (store.Replacement).
-    """
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
-    if trim is not None:
-        trim(0)

@@ -33,7 +33,6 @@ from typing import Protocol
 import pyoxigraph as ox
 import requests
 
-from service import collector
 from service.config import Config
 from service.sparql_lexer import has_keyword, tokens
 
@@ -108,12 +107,7 @@ class Replacement:
         self.put_graphs.add(graph)
         write = self._write
         assert write is not None, "a replace takes graphs only while it is open"
-
-        def work(stop: threading.Event) -> None:
-            write(graph, triples, stop)
-            collector.give_back_freed_memory()  # the loader's buffers, for the caller to reuse
-
-        self.submit(work)
+        self.submit(lambda stop: write(graph, triples, stop))
 
     def submit(self, work: Callable[[threading.Event], None]) -> None:
         """Run `work` after the writes before it, in the writing thread. A write that failed already (a full disk,
