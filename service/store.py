@@ -94,7 +94,7 @@ class Replacement:
     def __init__(self, graphs: Collection[str], write: Callable[[str, Sequence[ox.Triple], threading.Event], None]):
         self.graphs = frozenset(graphs)
         self.updates: list[str] = []
-        self.put_graphs: set[str] = set()
+        self._given: set[str] = set()
         self._write: Callable[[str, Sequence[ox.Triple], threading.Event], None] | None = write
         self._stop = threading.Event()  # set when the replace is given up: a write stops at its next batch
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="samverkan-replace")
@@ -102,9 +102,9 @@ class Replacement:
 
     def put(self, graph: str, triples: Sequence[ox.Triple]) -> None:
         """Write the triples as the graph's new content (the sequence must not change until the replace ends)."""
-        if graph not in self.graphs or graph in self.put_graphs:
+        if graph not in self.graphs or graph in self._given:
             raise ValueError(f"<{graph}> is not a graph this replace may still write")
-        self.put_graphs.add(graph)
+        self._given.add(graph)
         write = self._write
         assert write is not None, "a replace takes graphs only while it is open"
         self.submit(lambda stop: write(graph, triples, stop))

@@ -576,8 +576,8 @@ def check_study(folder: Path, schema: Schema, progress: Progress, study: ReadStu
     """Validate a study read from its folder (SHACL, for what the rows' own checks do not cover: study.yaml, the
     actors); raises StudyProblems listing every problem found, in reading and in validating.
 
-    Let the ReadStudy go once this returns: its rdflib terms are not needed any more, before the reasoner fills
-    its store.
+    Once it returns, let the ReadStudy go (its rdflib terms, where each node came from), so that they are freed
+    before the reasoner fills its store.
     """
     built = study.graph
     if built is None:
