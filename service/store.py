@@ -371,6 +371,15 @@ class EmbeddedStore:
             # closes them), and one that opens another file of it meets the new store and is run again.
             shutil.rmtree(building, ignore_errors=True)
 
+    @staticmethod
+    @contextmanager
+    def _writing(building: str) -> Iterator[None]:
+        """The bulk loader's errors (a full disk) as a StoreError, which says the load changed nothing."""
+        try:
+            yield
+        except OSError as error:
+            raise StoreError(f"the new store at {building} could not be written: {error}") from error
+
     @contextmanager
     def _building(self, building: str, graphs: Collection[str]) -> Iterator[Replacement]:
         """The store as it will be after the replace, in the folder `building` (the stores close at the end)."""
@@ -386,12 +395,16 @@ class EmbeddedStore:
                         new.remove_graph(graph)
 
                 def write(graph: str, triples: Sequence[ox.Triple], stop: threading.Event) -> None:
-                    _bulk_write(new, ox.NamedNode(graph), triples, stop)
+                    with self._writing(building):
+                        _bulk_write(new, ox.NamedNode(graph), triples, stop)
+
+                def copy_rest(stop: threading.Event) -> None:
+                    with self._writing(building):
+                        _bulk_extend(new, _quads_besides(live, replaced), stop)
 
                 with Replacement(graphs, write)._open() as replacement:
                     if not checkpoint:
-                        rest = _quads_besides(live, replaced)
-                        replacement.submit(lambda stop: _bulk_extend(new, rest, stop))
+                        replacement.submit(copy_rest)
                     yield replacement
                 _apply(new, " ;\n".join(replacement.updates))
 
