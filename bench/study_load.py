@@ -309,24 +309,16 @@ def run_pipeline(folder: Path, store_dir: Path, rows: int) -> dict[str, Any]:
 
     The study's graph is written while it is reasoned over, so the steps overlap: `seconds` is the whole load by
     the clock, and the step "storing" what is left to write once the last graph is made."""
-    from service.catalogue import replacing
     from service.config import Config
     from service.ingest.progress import Progress
     from service.ingest.schema import Schema
-    from service.ingest.shipped import study_source
+    from service.ingest.shipped import load_study, study_source
     from service.store import open_store
 
     progress = Progress()
     store = open_store(Config(store_path=str(store_dir)))  # first, as `samverkan load` opens it
     started = time.perf_counter()
-    sizes = []
-    source = study_source(ROOT, folder, Schema(ROOT), progress)
-    with replacing(store, source.graphs) as put:
-        for content in source.contents(source.digest()):
-            put(content)
-            sizes.append(len(content.triples))
-        progress.start("storing", "triples")
-    progress.finish(sum(sizes))
+    sizes = list(load_study(store, study_source(ROOT, folder, Schema(ROOT), progress), progress).values())
     seconds = round(time.perf_counter() - started, 2)
     steps = {step.name: round(step.seconds, 2) for step in progress.steps}
     return {"seconds": seconds, "steps": steps, "triples": sizes[0], "inferred": sizes[1], **peak_memory()}

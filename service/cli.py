@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from service.catalogue import replace_graphs, replacing
+from service.catalogue import replace_graphs
 from service.config import WIKIDATA_SPARQL, Config
 from service.ingest import DataFileError
 from service.store import EmbeddedStore, Store, StoreError
@@ -331,7 +331,7 @@ def load(store: Config, folder: Path) -> None:
     are not touched.
     """
     from service.ingest.schema import Schema
-    from service.ingest.shipped import study_source
+    from service.ingest.shipped import load_study, study_source
 
     if not store.store_path and not store.query_url:
         raise click.UsageError(
@@ -343,17 +343,12 @@ def load(store: Config, folder: Path) -> None:
     with _nothing_loaded_on_store_error():
         target = _open(config)  # before the work: a store that cannot be opened is said at once
     progress = _terminal_progress()
-    sizes: dict[str, int] = {}
     try:
         source = study_source(config.data_root, folder, Schema(config.data_root), progress)
-        with _nothing_loaded_on_store_error(), replacing(target, source.graphs) as put:
-            for content in source.contents(source.digest()):
-                put(content)  # written while the next graph is made: the study's while it is reasoned over
-                sizes[content.graph] = len(content.triples)
-            progress.start("storing", "triples")  # what is left to write once the last graph is made
+        with _nothing_loaded_on_store_error():
+            sizes = load_study(target, source, progress)
     except DataFileError as error:
         raise _refused(error) from error
-    progress.finish(sum(sizes.values()))
     (asserted, triples), (inferred, facts), (table, counted) = sizes.items()
     counts = _counts(progress)
     click.echo(f"Loaded {folder} in {time.perf_counter() - started:.1f} s" + (f" ({counts}):" if counts else ":"))

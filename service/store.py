@@ -121,14 +121,16 @@ class Replacement:
         """Apply this update once every graph is written, in the same atomic step."""
         self.updates.append(sparql_update)
 
-    @contextmanager
-    def _open(self) -> Iterator[Replacement]:
-        """Yield self; at the end wait for the writes (raising the first write's error), and on any failure stop
-        them at their next batch. Either way the thread has ended, and let go of the store, when this returns."""
+    def __enter__(self) -> Replacement:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        """Wait for the writes (raising the first write's error), or on a failure stop them at their next batch.
+        Either way the thread has ended, and let go of the store, when this returns."""
         try:
-            yield self
-            for write in self._writes:
-                write.result()
+            if kind is None:
+                for write in self._writes:
+                    write.result()
         finally:
             self._stop.set()
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -402,7 +404,7 @@ class EmbeddedStore:
                     with self._writing(building):
                         _bulk_extend(new, _quads_besides(live, replaced), stop)
 
-                with Replacement(graphs, write)._open() as replacement:
+                with Replacement(graphs, write) as replacement:
                     if not checkpoint:
                         replacement.submit(copy_rest)
                     yield replacement
@@ -648,7 +650,7 @@ class RemoteStore:
                 self._stage(staged[graph], triples, stop)
 
         try:
-            with Replacement(graphs, stage)._open() as replacement:
+            with Replacement(graphs, stage) as replacement:
                 yield replacement
             # MOVE SILENT from a graph that does not exist would leave the target as it was: empty ones are dropped.
             moves = [f"MOVE <{staged[g]}> TO <{g}>" if g in staged else f"DROP SILENT GRAPH <{g}>" for g in graphs]
