@@ -34,6 +34,7 @@ class GraphContent:
     digest: str
     title: str | None = None
     citation: str | None = None  # how users must credit the source, when its terms ask for it ("Källa: Kolada")
+    ntriples: list[bytes] | None = None  # the triples written as N-Triples already (Replacement.put), if they were
 
     def description(self, now: datetime) -> list[ox.Triple]:
         g = ox.NamedNode(self.graph)
@@ -63,7 +64,7 @@ def replacing(store: Store, graphs: Collection[str]) -> Iterator[Callable[[Graph
     now = datetime.now(UTC).replace(microsecond=0)
 
     def put(content: GraphContent) -> None:
-        replacement.put(content.graph, content.triples)
+        replacement.put(content.graph, content.triples, content.ntriples)
         replacement.then(f"DELETE WHERE {{ GRAPH <{GRAPH_CATALOGUE}> {{ <{content.graph}> ?p ?o }} }}")
         description = _ntriples(content.description(now))
         replacement.then(f"INSERT DATA {{ GRAPH <{GRAPH_CATALOGUE}> {{\n{description}}} }}")

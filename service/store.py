@@ -85,29 +85,38 @@ class QueryTimeoutError(StoreError):
     """The query ran past its time limit and was stopped (or abandoned, for a remote store)."""
 
 
+Write = Callable[[str, Sequence[ox.Triple], "list[bytes] | None", threading.Event], None]
+"""How a store writes a graph's triples (or the same as N-Triples pieces, when given) until the event is set."""
+
+
 class Replacement:
     """The graphs of one replace as the caller makes them: each is written as soon as it is put, in one
     background thread, one graph after another, while the caller goes on making the next (a study's graph is
     stored while the reasoner works on it: pyoxigraph's loader runs without the GIL). Updates wait for the end.
     """
 
-    def __init__(self, graphs: Collection[str], write: Callable[[str, Sequence[ox.Triple], threading.Event], None]):
+    def __init__(self, graphs: Collection[str], write: Write):
         self.graphs = frozenset(graphs)
         self.updates: list[str] = []
         self._given: set[str] = set()
-        self._write: Callable[[str, Sequence[ox.Triple], threading.Event], None] | None = write
+        self._write: Write | None = write
         self._stop = threading.Event()  # set when the replace is given up: a write stops at its next batch
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="samverkan-replace")
         self._writes: list[Future[None]] = []
 
-    def put(self, graph: str, triples: Sequence[ox.Triple]) -> None:
-        """Write the triples as the graph's new content (the sequence must not change until the replace ends)."""
+    def put(self, graph: str, triples: Sequence[ox.Triple], ntriples: list[bytes] | None = None) -> None:
+        """Write the triples as the graph's new content (the sequence must not change until the replace ends).
+
+        `ntriples`: the same triples written as N-Triples already, in pieces that share no blank node (a study's,
+        StudyText); the store then writes those, taking each out of the list once written, rather than writing the
+        triples out again.
+        """
         if graph not in self.graphs or graph in self._given:
             raise ValueError(f"<{graph}> is not a graph this replace may still write")
         self._given.add(graph)
         write = self._write
         assert write is not None, "a replace takes graphs only while it is open"
-        self.submit(lambda stop: write(graph, triples, stop))
+        self.submit(lambda stop: write(graph, triples, ntriples, stop))
 
     def submit(self, work: Callable[[threading.Event], None]) -> None:
         """Run `work` after the writes before it, in the writing thread. A write that failed already (a full disk,
@@ -396,9 +405,11 @@ class EmbeddedStore:
                     for graph in replaced:
                         new.remove_graph(graph)
 
-                def write(graph: str, triples: Sequence[ox.Triple], stop: threading.Event) -> None:
+                def write(
+                    graph: str, triples: Sequence[ox.Triple], text: list[bytes] | None, stop: threading.Event
+                ) -> None:
                     with self._writing(building):
-                        _bulk_write(new, ox.NamedNode(graph), triples, stop)
+                        _bulk_write(new, ox.NamedNode(graph), triples, text, stop)
 
                 def copy_rest(stop: threading.Event) -> None:
                     with self._writing(building):
@@ -421,22 +432,31 @@ def _bulk_extend(store: ox.Store, quads: Iterator[ox.Quad], stop: threading.Even
         store.bulk_extend(batch)
 
 
-def _bulk_write(store: ox.Store, graph: ox.NamedNode, triples: Sequence[ox.Triple], stop: threading.Event) -> None:
+def _bulk_write(
+    store: ox.Store, graph: ox.NamedNode, triples: Sequence[ox.Triple], text: list[bytes] | None, stop: threading.Event
+) -> None:
     """A graph's triples through the bulk loader, as N-Triples text: the loader parses it without the `Quad` object
     per triple that bulk_extend needs (pyo3 tries each term type in turn): 13 to 20 % less time for a large
-    study (BENCHMARKS.md).
+    study (BENCHMARKS.md). Pieces written already (`text`, Replacement.put) are taken out of the list as they are
+    written, so that each is freed then.
 
     The text's parser gives blank nodes new names, different in each call, so from the first chunk that has one
     (`_:` also matches inside a literal, which only costs speed) the rest of the graph goes as quads.
     """
+    if text is not None:
+        for piece in _taken(text):
+            if stop.is_set():
+                return
+            store.bulk_load(piece, format=ox.RdfFormat.N_TRIPLES, to_graph=graph, lenient=True)
+        return
     for start in range(0, len(triples), BULK_BATCH):
         if stop.is_set():
             return
-        text = _ntriples(triples[start : start + BULK_BATCH])
-        if b"_:" in text:
+        piece = _ntriples(triples[start : start + BULK_BATCH])
+        if b"_:" in piece:
             _bulk_extend(store, (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples[start:]), stop)
             return
-        store.bulk_load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=graph, lenient=True)
+        store.bulk_load(piece, format=ox.RdfFormat.N_TRIPLES, to_graph=graph, lenient=True)
 
 
 def _quads_besides(store: ox.Store, graphs: set[ox.NamedNode]) -> Iterator[ox.Quad]:
@@ -644,10 +664,10 @@ class RemoteStore:
             raise StoreError("this store has no update endpoint configured (--update-url), so it cannot be loaded")
         staged: dict[str, str] = {}
 
-        def stage(graph: str, triples: Sequence[ox.Triple], stop: threading.Event) -> None:
+        def stage(graph: str, triples: Sequence[ox.Triple], text: list[bytes] | None, stop: threading.Event) -> None:
             if triples:
                 staged[graph] = f"{self.STAGING}{uuid.uuid4().hex}"  # before it is written: a part may land
-                self._stage(staged[graph], triples, stop)
+                self._stage(staged[graph], triples, text, stop)
 
         try:
             with Replacement(graphs, stage) as replacement:
@@ -661,7 +681,9 @@ class RemoteStore:
                     self.update(" ;\n".join(f"DROP SILENT GRAPH <{temporary}>" for temporary in staged.values()))
             raise
 
-    def _stage(self, graph: str, triples: Sequence[ox.Triple], stop: threading.Event) -> None:
+    def _stage(self, graph: str, triples: Sequence[ox.Triple], text: list[bytes] | None, stop: threading.Event) -> None:
+        """Write the triples into a staging graph: through the Graph Store Protocol in one request (pieces written
+        already are sent as they are, in a chunked request, each freed once sent), else by SPARQL updates."""
         if not self.graph_store_url:
             # A blank node is a different node in each request, so a graph that has any goes in one request.
             blank = any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
@@ -676,7 +698,7 @@ class RemoteStore:
             response = self._http.put(
                 self.graph_store_url,
                 params={"graph": graph},
-                data=_ntriples(triples),
+                data=_ntriples(triples) if text is None else _taken(text),
                 headers={"Content-Type": "application/n-triples"},
                 timeout=self.timeout,
             )
@@ -689,6 +711,12 @@ class RemoteStore:
                 f"the remote Graph Store endpoint {self.graph_store_url} answered {response.status_code}: "
                 f"{response.text[:500]}"
             )
+
+
+def _taken(pieces: list[bytes]) -> Iterator[bytes]:
+    """The pieces, each taken out of the list as it is given."""
+    while pieces:
+        yield pieces.pop(0)
 
 
 def _ntriples(triples: Sequence[ox.Triple]) -> bytes:

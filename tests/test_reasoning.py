@@ -308,6 +308,27 @@ def test_the_one_pass_finds_what_the_sparql_rules_find_on_each_example(folder: P
     assert by_pass == by_sparql
 
 
+def test_study_text_writes_each_triple_once_in_pieces_and_loads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows gathered into pieces of CHUNK as they come, a piece added whole (with a blank node in two triples):
+    each triple is in one piece only, and the store holds them all, the blank node as one node."""
+    monkeypatch.setattr(reasoning.StudyText, "CHUNK", 3)
+    p = ox.NamedNode(str(X.p))
+    rows = [ox.Triple(ox.NamedNode(f"{X}row{n}"), p, ox.Literal(str(n))) for n in range(10)]
+    node = ox.BlankNode()
+    whole = [ox.Triple(node, p, ox.Literal("a")), ox.Triple(ox.NamedNode(str(X.study)), p, node)]
+    text = reasoning.StudyText()
+    for row in rows:
+        text.extend((row,))
+    text.add(whole)
+    store = text.loaded()
+    pieces = [[q.triple for q in ox.parse(chunk, format=ox.RdfFormat.N_TRIPLES)] for chunk in text.chunks]
+    assert [len(piece) for piece in pieces] == [3, 3, 3, 1, 2]
+    assert sorted(map(str, (t for piece in pieces[:4] for t in piece))) == sorted(map(str, rows))
+    stored = list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+    assert len(stored) == 12
+    assert len({t for q in stored for t in (q.subject, q.object) if isinstance(t, ox.BlankNode)}) == 1
+
+
 def test_a_rule_with_candidates_also_reaches_blank_nodes() -> None:
     """VALUES cannot hold a blank node, so a rule whose candidates include one runs over every individual."""
     store = ox.Store()

@@ -15,11 +15,14 @@ import pytest
 from conftest import ROOT, replace_graphs, samverkan
 
 from service import store as store_module
+from service.export import quads
 from service.ingest import DataFileError
 from service.ingest import shipped as shipped_module
+from service.ingest.progress import Progress
 from service.ingest.reasoning import Inference
 from service.ingest.schema import Schema
 from service.ingest.shipped import BuildCache, BuiltGraph, shipped_sources, study_source, sync
+from service.ingest.study import read_study
 from service.namespaces import GRAPH_CATALOGUE, GRAPH_ONTOLOGY, GRAPH_REFERENCE, GRAPH_VOCABULARIES, study_graph
 from service.store import EmbeddedStore, StoreError, UpdateError, declares_dataset
 
@@ -203,9 +206,11 @@ def test_a_graph_is_written_while_the_replace_goes_on_and_a_failure_after_it_cha
     writing = threading.Event()
     write = store_module._bulk_write
 
-    def watched(new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], stop: threading.Event) -> None:
+    def watched(
+        new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], text: list[bytes] | None, stop: threading.Event
+    ) -> None:
         writing.set()
-        write(new, graph, given, stop)
+        write(new, graph, given, text, stop)
 
     monkeypatch.setattr(store_module, "_bulk_write", watched)
     with pytest.raises(RuntimeError, match="refused"), store.replacing([g, other]) as replacement:
@@ -225,7 +230,7 @@ def test_a_failed_write_is_said_before_the_replace_ends(tmp_path: Path, monkeypa
     """The caller need not finish its work (reasoning over a study) to hear that the store refused a graph."""
     g = "http://example.org/g"
 
-    def full(new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], stop: threading.Event) -> None:
+    def full(new: ox.Store, graph: ox.NamedNode, *given: object) -> None:
         raise OSError(28, "No space left on device")
 
     store = EmbeddedStore(str(tmp_path / "store"))
@@ -247,9 +252,11 @@ def test_a_study_graph_is_stored_while_it_is_reasoned_over(tmp_path: Path, monke
     writing: list[str] = []
     write, reason = store_module._bulk_write, shipped_module.reason_over
 
-    def watched(new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], stop: threading.Event) -> None:
+    def watched(
+        new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], text: list[bytes] | None, stop: threading.Event
+    ) -> None:
         writing.append(graph.value)
-        write(new, graph, given, stop)
+        write(new, graph, given, text, stop)
 
     def reason_once_written(*args: Any, **options: Any) -> Inference:
         deadline = time.monotonic() + 60
@@ -264,6 +271,20 @@ def test_a_study_graph_is_stored_while_it_is_reasoned_over(tmp_path: Path, monke
     assert sync(store, [source]) == list(source.graphs)
     assert writing == list(source.graphs)
     assert all(count(store, graph) > 0 for graph in source.graphs)
+
+
+def test_a_study_is_stored_as_it_was_read(tmp_path: Path) -> None:
+    """The study's graph is written from the N-Triples pieces the reasoner's store was loaded from (StudyText),
+    not from its triples: the same triples, each piece once."""
+    folder = ROOT / "data" / "examples" / "fiktiv-fokusgrupper-2011"
+    schema = Schema(ROOT)
+    store = EmbeddedStore(str(tmp_path / "store"))
+    source = study_source(ROOT, folder, schema)
+    assert sync(store, [source]) == list(source.graphs)
+    read = read_study(folder, schema, Progress())
+    stored = quads(store, source.graphs[0])
+    assert len(stored) == len(read.asserted) > 0
+    assert {q.triple for q in stored} == set(read.asserted)
 
 
 def test_graphs_go_to_the_bulk_loader_in_chunks_and_a_blank_node_stays_one_node(

@@ -405,6 +405,25 @@ def test_load_and_export_work_on_a_remote_sparql_server(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_a_study_sent_through_the_graph_store_protocol_is_the_study_sent_by_updates(tmp_path: Path) -> None:
+    """With --graph-store-url, the study's graph goes as the N-Triples pieces its reasoner's store was loaded from
+    (in one chunked request); it must land as the same triples as through SPARQL updates."""
+    server = start_oxigraph(tmp_path)
+    try:
+        remote = ["--query-url", server.url + "/query", "--update-url", server.url + "/update"]
+        graphs = [study_graph(STUDY), inferred_graph(STUDY), counts_graph(STUDY)]
+        store = RemoteStore(server.url + "/query", server.url + "/update")
+        exported = []
+        for way in ([], ["--graph-store-url", server.url + "/store"]):
+            result = run("load", str(TEMPLATES), *remote, *way)
+            assert result.returncode == 0, result.stderr
+            exported.append({graph: set(quads(store, graph)) for graph in graphs})
+        assert exported[1] == exported[0]
+        assert all(exported[0].values())
+    finally:
+        server.stop()
+
+
 def test_import_goes_through_the_graph_store_protocol_and_a_failed_load_leaves_no_staged_graph(tmp_path: Path) -> None:
     """With --graph-store-url the triples go as N-Triples to a temporary graph that one update moves into place."""
     server = start_oxigraph(tmp_path)

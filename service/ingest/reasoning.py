@@ -24,7 +24,7 @@ import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
@@ -127,7 +127,67 @@ def reason(sources: Iterable[Source]) -> ReasoningResult:
     return ReasoningResult(consistent=True, inferred=to_rdflib(_new_facts(store)))
 
 
-def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int = HERMIT_MAX_TRIPLES) -> Inference:
+class StudyText:
+    """A study's triples written once as N-Triples, piece by piece as they are made, and loaded into the reasoner's
+    store in the background meanwhile (pyoxigraph parses without holding the GIL, so the study's rows are still
+    being built while the loader reads the first of them). The same pieces then go to the store that writes the
+    study's graph (`chunks`), so that the millions of triples are written as text once, not twice.
+
+    Pieces are loaded one by one, so two pieces must not share a blank node: each `add` is one piece, and
+    `extend` (for triples that name no blank node, like the rows') gathers triples into pieces of `CHUNK`.
+    """
+
+    CHUNK = 200_000
+
+    def __init__(self) -> None:
+        self.store = ox.Store()
+        self.chunks: list[bytes] = []
+        self._pending: list[ox.Triple] = []
+        self._loader = ThreadPoolExecutor(1, thread_name_prefix="samverkan-study-text")
+        self._loads: list[Future[None]] = []
+
+    @classmethod
+    def of(cls, triples: Sequence[ox.Triple]) -> StudyText:
+        """All the triples as one piece (they may share blank nodes), loading in the background from now on."""
+        text = cls()
+        text.add(triples)
+        return text
+
+    def extend(self, triples: Iterable[ox.Triple]) -> None:
+        """Triples that name no blank node, written in pieces of CHUNK."""
+        self._pending.extend(triples)
+        if len(self._pending) >= self.CHUNK:
+            self._piece(self._pending)
+            self._pending = []
+
+    def add(self, triples: Sequence[ox.Triple]) -> None:
+        """One piece (after what `extend` gathered before it)."""
+        self._piece(self._pending)
+        self._pending = []
+        self._piece(triples)
+
+    def _piece(self, triples: Sequence[ox.Triple]) -> None:
+        if triples:
+            text = _serialized(triples)
+            self.chunks.append(text)
+            self._loads.append(self._loader.submit(_load_study, self.store, text))
+
+    def loaded(self) -> ox.Store:
+        """The reasoner's store once every piece is in its default graph."""
+        self.add(())
+        for load in self._loads:
+            load.result()
+        self._loader.shutdown()
+        return self.store
+
+
+def infer(
+    schema: Graph,
+    data: Sequence[ox.Triple],
+    *,
+    hermit_max_triples: int = HERMIT_MAX_TRIPLES,
+    text: StudyText | None = None,
+) -> Inference:
     """The facts the ontology implies about one study that neither the schema nor the study states, with the
     store they were found in.
 
@@ -140,37 +200,39 @@ def infer(schema: Graph, data: Sequence[ox.Triple], *, hermit_max_triples: int =
     property axioms). Studies of up to `hermit_max_triples` triples go through HermiT, larger ones through the
     rules alone.
 
+    `text` is the study's triples as a StudyText, when they were written so already: the reasoner's store is the
+    one it loaded (the study in its default graph); without it, infer writes and loads them itself.
+
     Raises InconsistentStudyError naming the individuals and the axiom they break, and ReasonerUnavailable when
     HermiT is to be used but Java is missing or fails.
     """
+    text = text or StudyText.of(data)  # loaded in the background while the schema is reasoned over
     rules = _Rules(schema)
     schema_nt = _ntriples(schema)
-    store = ox.Store()
-    _load(store, schema_nt)
-    rules.materialise(store)
-    store.update(f"MOVE SILENT {_NEW} TO {_SCHEMA_NEW}")  # what the schema alone implies is mostly not the study's
+    schema_store = ox.Store()
+    _load(schema_store, schema_nt)
+    rules.materialise(schema_store)
+    # What the schema alone implies is mostly not the study's.
+    schema_store.update(f"MOVE SILENT {_NEW} TO {_SCHEMA_NEW}")
+    schema_types = _schema_types(schema_store)
 
     @functools.cache
     def asserted() -> tuple[Graph, ...]:
         return schema, to_rdflib(list(data))
 
-    schema_types = _schema_types(store)
     if len(data) > hermit_max_triples:
-        # The store parses the study without holding the GIL, so the Python passes over it run meanwhile.
-        with ThreadPoolExecutor(1) as pool:
-            loading = pool.submit(lambda: _load_study(store, _serialized(data)))
-            implied = rules.one_triple_implied(data)
-            named_types = _named_schema_types(schema_types, data)
-            loading.result()
+        # Python's passes over the study run while the loader may still be reading its last piece.
+        implied = rules.one_triple_implied(data)
+        named_types = _named_schema_types(schema_types, data)
+        store = _beside(text.loaded(), schema_store)
         found = _add_missing(store, implied)
         rules.materialise(store, from_defined_classes=True)
         if problems := rules.contradictions(store, asserted):
             raise InconsistentStudyError(problems)
         return Inference(_study_facts(store, named_types, found), store)
 
-    study_nt = _serialized(data)
-    _load_study(store, study_nt)
-    reported = _hermit(schema_nt + study_nt)
+    store = _beside(text.loaded(), schema_store)
+    reported = _hermit(schema_nt + _serialized(data))
     if reported is None:
         rules.materialise(store)
         raise InconsistentStudyError(rules.contradictions(store, asserted) or [rules.unexplained()])
@@ -266,9 +328,16 @@ def _load(store: ox.Store, ntriples: bytes) -> None:
 
 
 def _load_study(store: ox.Store, study_nt: bytes) -> None:
-    """The study's N-Triples into the store's default graph (not kept after: for a large study they cost hundreds of
-    MB). Lenient: pyoxigraph wrote them from terms it checked."""
+    """A piece of the study's N-Triples into the store's default graph. Lenient: pyoxigraph wrote them from terms it
+    checked."""
     store.load(study_nt, format=ox.RdfFormat.N_TRIPLES, lenient=True)
+
+
+def _beside(study: ox.Store, schema: ox.Store) -> ox.Store:
+    """The study's store with the schema's quads added (and what the schema alone implies, in its own graph): the
+    study was loaded first, while it was being built, before the schema it is reasoned against was known."""
+    study.extend(schema.quads_for_pattern(None, None, None, None))
+    return study
 
 
 def _add_missing(store: ox.Store, facts: Iterable[ox.Triple]) -> list[ox.Triple]:

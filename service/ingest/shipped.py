@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -52,6 +52,7 @@ class BuiltGraph:
     graph: str
     title: str
     triples: list[ox.Triple]
+    ntriples: list[bytes] | None = None  # the same, written as N-Triples already (a study's: StudyText), for the store
 
 
 @functools.cache
@@ -131,8 +132,8 @@ class GraphSource:
             for built in cached if cached is not None else self.build():
                 made.append(built.graph)
                 if cache and cached is None:
-                    kept.append(built)
-                yield GraphContent(built.graph, built.triples, sources, digest, built.title)
+                    kept.append(replace(built, ntriples=None))  # the store takes the text as it writes it
+                yield GraphContent(built.graph, built.triples, sources, digest, built.title, ntriples=built.ntriples)
         assert made == list(self.graphs), "a source builds the graphs it names"
         if cache and cached is None:
             cache.put(digest, kept)
@@ -170,7 +171,8 @@ def study_source(
     def build() -> Iterator[BuiltGraph]:
         steps = progress or Progress()
         read = read_study(folder, schema, steps)
-        yield BuiltGraph(study_graph(identifier), read.title, read.asserted)  # stored while checked and reasoned over
+        text = read.text.chunks if read.text else None  # what the reasoner's store was loaded from, for the store
+        yield BuiltGraph(study_graph(identifier), read.title, read.asserted, text)  # stored while checked and reasoned
         study = check_study(folder, schema, steps, read)
         del read  # the terms the study was built from, before the reasoner fills its store
         inference = reason_over(folder, study, steps, hermit_max_triples=hermit_max_triples)

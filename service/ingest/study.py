@@ -30,7 +30,7 @@ from service.config import HERMIT_MAX_TRIPLES
 from service.ingest import DataFileError, read_rdf
 from service.ingest.period import Period
 from service.ingest.progress import Progress
-from service.ingest.reasoning import InconsistentStudyError, Inference, ReasonerUnavailable, infer
+from service.ingest.reasoning import InconsistentStudyError, Inference, ReasonerUnavailable, StudyText, infer
 from service.ingest.refiqda import project_files, read_projects
 from service.ingest.resolve import ACTOR_TYPES, Resolver, Unresolved, normalise, quoted, slug
 from service.ingest.schema import Schema
@@ -88,9 +88,14 @@ class _Collaboration:
     periods: list[Period] = field(default_factory=list)
 
 
-def build_study(folder: Path, schema: Schema, progress: Progress) -> StudyGraph:
+def build_study(
+    folder: Path,
+    schema: Schema,
+    progress: Progress,
+    on_rows: Callable[[tuple[ox.Triple, ...]], None] | None = None,
+) -> StudyGraph:
     """Read a study folder (coding sheets and REFI-QDA projects) into its graph, collecting every problem (raises
-    only when there is no study.yaml or no usable id in it)."""
+    only when there is no study.yaml or no usable id in it). `on_rows` is told each row triple as it is made."""
     path = folder / STUDY_FILE
     if not path.is_file():
         message = f"has no {STUDY_FILE}; a study folder holds it and the coding sheets (docs/study-format.md)"
@@ -99,7 +104,7 @@ def build_study(folder: Path, schema: Schema, progress: Progress) -> StudyGraph:
     if not sheets and not project_files(folder):
         problems.append(DataFileError(folder, "has no coding sheets (*.csv or *.xlsx) or REFI-QDA projects (*.qdpx)"))
     try:
-        study = StudyGraph(study_id(folder), problems=problems)
+        study = StudyGraph(study_id(folder), problems=problems, on_rows=on_rows)
     except DataFileError as error:
         raise StudyProblems(folder, [*problems, error]) from error
     activities = read_metadata(path, study, schema.resolver)
@@ -525,6 +530,7 @@ class ReadStudy:
     title: str
     asserted: list[ox.Triple]  # empty when reading found problems already
     graph: StudyGraph | None  # what is checked, with where each node came from; None for a Turtle study
+    text: StudyText | None  # `asserted` as N-Triples, loaded for the reasoner while it was built (coding sheets)
 
 
 @dataclass(frozen=True)
@@ -536,6 +542,7 @@ class CheckedStudy:
     asserted: list[ox.Triple]
     context: Graph  # what the study is reasoned beside: the schema, and the reference individuals it names
     notes: list[str]  # what the rows said about types, to explain the reasoner's refusal
+    text: StudyText | None
 
 
 @dataclass(frozen=True)
@@ -567,9 +574,14 @@ def read_study(folder: Path, schema: Schema, progress: Progress) -> ReadStudy:
     """Read a study folder: study.yaml with coding sheets and REFI-QDA projects (built into triples, the rows'
     nodes checked on the way, _Rows), or Turtle files."""
     if not (folder / STUDY_FILE).is_file():
-        return ReadStudy(folder.name, folder.name, _turtle_study(folder), None)
-    built = build_study(folder, schema, progress)
-    return ReadStudy(built.study_id, built.title, [] if built.problems else built.oxigraph_triples(), built)
+        return ReadStudy(folder.name, folder.name, _turtle_study(folder), None, None)
+    text = StudyText()  # the rows go to the reasoner's store as they are built, while a core is free
+    built = build_study(folder, schema, progress, on_rows=text.extend)
+    if built.problems:
+        return ReadStudy(built.study_id, built.title, [], built, None)
+    validated = built.validated_triples()
+    text.add(validated)
+    return ReadStudy(built.study_id, built.title, built.oxigraph_triples(validated), built, text)
 
 
 def check_study(folder: Path, schema: Schema, progress: Progress, study: ReadStudy) -> CheckedStudy:
@@ -583,7 +595,7 @@ def check_study(folder: Path, schema: Schema, progress: Progress, study: ReadStu
     if built is None:
         terms = (t for triple in study.asserted for t in (triple.subject, triple.object))
         context = schema.beside(t.value for t in terms if isinstance(t, ox.NamedNode))
-        return CheckedStudy(study.study_id, study.title, study.asserted, context, [])
+        return CheckedStudy(study.study_id, study.title, study.asserted, context, [], study.text)
     context = schema.beside(built.named())
     progress.start("validating (SHACL)", "triples")
     validated = Graph()
@@ -594,7 +606,7 @@ def check_study(folder: Path, schema: Schema, progress: Progress, study: ReadStu
     progress.finish(len(built.triples) + len(built.row_triples))
     if problems:
         raise StudyProblems(folder, problems)
-    return CheckedStudy(built.study_id, built.title, study.asserted, context, built.type_notes)
+    return CheckedStudy(built.study_id, built.title, study.asserted, context, built.type_notes, study.text)
 
 
 def reason_over(
@@ -604,7 +616,7 @@ def reason_over(
     and a DataFileError when it cannot run (no Java)."""
     progress.start("reasoning", "triples")
     try:
-        inference = infer(study.context, study.asserted, hermit_max_triples=hermit_max_triples)
+        inference = infer(study.context, study.asserted, hermit_max_triples=hermit_max_triples, text=study.text)
     except InconsistentStudyError as error:
         where = "".join(f"; {note}" for note in study.notes)
         message = f"the reasoner refused the study: {error}{where}"

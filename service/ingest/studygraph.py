@@ -9,6 +9,7 @@ into pyoxigraph at the end took 10 s at 100,000 rows).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,9 @@ class StudyGraph:
     shape_problems: list[DataFileError] = field(default_factory=list)
     # Where a partner is coded with different actor types, to point at the rows if the reasoner refuses them.
     type_notes: list[str] = field(default_factory=list)
+    # Told each row triple as it is added (StudyText.extend: written and loaded for the reasoner while the rest
+    # are built); duplicates included, as the set drops them only here.
+    on_rows: Callable[[tuple[ox.Triple, ...]], None] | None = None
 
     @property
     def subject(self) -> URIRef:
@@ -71,6 +75,8 @@ class StudyGraph:
         """Add triples of an observation, collaboration or participation: always about one of those nodes (their
         subject), so what else the rows name is among their objects (`named`)."""
         self.row_triples.update(triples)
+        if self.on_rows is not None:
+            self.on_rows(triples)
 
     def individual(self, iri: URIRef, cls: URIRef, origin: Origin) -> None:
         """A typed owl:NamedIndividual (owlready2 lists only those), remembered with where it came from."""
@@ -98,10 +104,14 @@ class StudyGraph:
         named.update(o.value for row in self.row_triples if isinstance(o := row.object, ox.NamedNode))
         return named
 
-    def oxigraph_triples(self) -> list[ox.Triple]:
-        """The whole study as pyoxigraph triples, each once."""
+    def validated_triples(self) -> list[ox.Triple]:
+        """What SHACL validates (study.yaml, the actors, a codebook) as pyoxigraph triples, each once."""
         # The builders put IRIs and blank nodes in subject and predicate places only.
-        validated = {ox.Triple(ox_term(s), ox_iri(p), ox_term(o)) for s, p, o in self.triples}  # type: ignore[arg-type]
+        return list({ox.Triple(ox_term(s), ox_iri(p), ox_term(o)) for s, p, o in self.triples})  # type: ignore[arg-type]
+
+    def oxigraph_triples(self, validated: list[ox.Triple] | None = None) -> list[ox.Triple]:
+        """The whole study as pyoxigraph triples, each once (`validated`: validated_triples(), if made already)."""
+        validated = self.validated_triples() if validated is None else validated
         return [*validated, *self.row_triples.difference(validated)]
 
 
