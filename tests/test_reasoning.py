@@ -327,6 +327,12 @@ def test_study_text_writes_each_triple_once_in_pieces_and_loads_them(monkeypatch
     stored = list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
     assert len(stored) == 12
     assert len({t for q in stored for t in (q.subject, q.object) if isinstance(t, ox.BlankNode)}) == 1
+    quoted = ox.Triple(ox.NamedNode(f"{X}row"), p, ox.Literal("_:b0 is no node"))
+    reasoning.StudyText().add([quoted])  # a piece given whole may name any
+    gathering = reasoning.StudyText()
+    gathering.extend([quoted, quoted, quoted])  # text that reads like a blank node is checked, and passes
+    with pytest.raises(ValueError, match="name a blank node"):
+        gathering.extend([*whole, quoted])  # a piece of CHUNK (3) triples
 
 
 def test_a_rule_with_candidates_also_reaches_blank_nodes() -> None:

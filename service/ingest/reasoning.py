@@ -157,20 +157,24 @@ class StudyText:
         """Triples that name no blank node, written in pieces of CHUNK."""
         self._pending.extend(triples)
         if len(self._pending) >= self.CHUNK:
-            self._piece(self._pending)
+            self._piece(self._pending, gathered=True)
             self._pending = []
 
     def add(self, triples: Sequence[ox.Triple]) -> None:
         """One piece (after what `extend` gathered before it)."""
-        self._piece(self._pending)
+        self._piece(self._pending, gathered=True)
         self._pending = []
         self._piece(triples)
 
-    def _piece(self, triples: Sequence[ox.Triple]) -> None:
-        if triples:
-            text = _serialized(triples)
-            self.chunks.append(text)
-            self._loads.append(self._loader.submit(_load_study, self.store, text))
+    def _piece(self, triples: Sequence[ox.Triple], *, gathered: bool = False) -> None:
+        if not triples:
+            return
+        text = _serialized(triples)
+        # A blank node in two pieces would become two nodes; `_:` in a quote only costs the exact check.
+        if gathered and b"_:" in text and any(_names_blank_node(t) for t in triples):
+            raise ValueError("triples gathered into pieces name a blank node: give them to StudyText.add in one piece")
+        self.chunks.append(text)
+        self._loads.append(self._loader.submit(_load_study, self.store, text))
 
     def loaded(self) -> ox.Store:
         """The reasoner's store once every piece is in its default graph."""
@@ -820,6 +824,10 @@ class _Types:
 
 
 _Counted = tuple[URIRef, URIRef, int]  # "at least n values known to differ": the property, the class, n
+
+
+def _names_blank_node(triple: ox.Triple) -> bool:
+    return isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode)
 
 
 def _about_named(triple: ox.Triple) -> bool:
