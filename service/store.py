@@ -683,7 +683,7 @@ class RemoteStore:
 
     def _stage(self, graph: str, triples: Sequence[ox.Triple], text: list[bytes] | None, stop: threading.Event) -> None:
         """Write the triples into a staging graph: through the Graph Store Protocol in one request (pieces written
-        already are sent as they are, in a chunked request, each freed once sent), else by SPARQL updates."""
+        already are sent as they are, each freed once sent), else by SPARQL updates."""
         if not self.graph_store_url:
             # A blank node is a different node in each request, so a graph that has any goes in one request.
             blank = any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
@@ -698,7 +698,7 @@ class RemoteStore:
             response = self._http.put(
                 self.graph_store_url,
                 params={"graph": graph},
-                data=_ntriples(triples) if text is None else _taken(text),
+                data=_ntriples(triples) if text is None else _Body(text),
                 headers={"Content-Type": "application/n-triples"},
                 timeout=self.timeout,
             )
@@ -711,6 +711,21 @@ class RemoteStore:
                 f"the remote Graph Store endpoint {self.graph_store_url} answered {response.status_code}: "
                 f"{response.text[:500]}"
             )
+
+
+class _Body:
+    """A request body sent piece by piece, each piece freed once sent, with its length known beforehand: the
+    request has a Content-Length, as not every server takes a chunked one."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self._pieces = pieces
+        self._length = sum(map(len, pieces))
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[bytes]:
+        return _taken(self._pieces)
 
 
 def _taken(pieces: list[bytes]) -> Iterator[bytes]:

@@ -407,7 +407,7 @@ def test_load_and_export_work_on_a_remote_sparql_server(tmp_path: Path) -> None:
 
 def test_a_study_sent_through_the_graph_store_protocol_is_the_study_sent_by_updates(tmp_path: Path) -> None:
     """With --graph-store-url, the study's graph goes as the N-Triples pieces its reasoner's store was loaded from
-    (in one chunked request); it must land as the same triples as through SPARQL updates."""
+    (in one request); it must land as the same triples as through SPARQL updates."""
     server = start_oxigraph(tmp_path)
     try:
         remote = ["--query-url", server.url + "/query", "--update-url", server.url + "/update"]
