@@ -406,10 +406,10 @@ class EmbeddedStore:
                         new.remove_graph(graph)
 
                 def write(
-                    graph: str, triples: Sequence[ox.Triple], text: list[bytes] | None, stop: threading.Event
+                    graph: str, triples: Sequence[ox.Triple], ntriples: list[bytes] | None, stop: threading.Event
                 ) -> None:
                     with self._writing(building):
-                        _bulk_write(new, ox.NamedNode(graph), triples, text, stop)
+                        _bulk_write(new, ox.NamedNode(graph), triples, ntriples, stop)
 
                 def copy_rest(stop: threading.Event) -> None:
                     with self._writing(building):
@@ -433,18 +433,22 @@ def _bulk_extend(store: ox.Store, quads: Iterator[ox.Quad], stop: threading.Even
 
 
 def _bulk_write(
-    store: ox.Store, graph: ox.NamedNode, triples: Sequence[ox.Triple], text: list[bytes] | None, stop: threading.Event
+    store: ox.Store,
+    graph: ox.NamedNode,
+    triples: Sequence[ox.Triple],
+    ntriples: list[bytes] | None,
+    stop: threading.Event,
 ) -> None:
     """A graph's triples through the bulk loader, as N-Triples text: the loader parses it without the `Quad` object
     per triple that bulk_extend needs (pyo3 tries each term type in turn): 13 to 20 % less time for a large
-    study (BENCHMARKS.md). Pieces written already (`text`, Replacement.put) are taken out of the list as they are
+    study (BENCHMARKS.md). Pieces written already (`ntriples`, Replacement.put) are taken out of the list as they are
     written, so that each is freed then.
 
     The text's parser gives blank nodes new names, different in each call, so from the first chunk that has one
     (`_:` also matches inside a literal, which only costs speed) the rest of the graph goes as quads.
     """
-    if text is not None:
-        for piece in _taken(text):
+    if ntriples is not None:
+        for piece in _taken(ntriples):
             if stop.is_set():
                 return
             store.bulk_load(piece, format=ox.RdfFormat.N_TRIPLES, to_graph=graph, lenient=True)
@@ -664,10 +668,12 @@ class RemoteStore:
             raise StoreError("this store has no update endpoint configured (--update-url), so it cannot be loaded")
         staged: dict[str, str] = {}
 
-        def stage(graph: str, triples: Sequence[ox.Triple], text: list[bytes] | None, stop: threading.Event) -> None:
+        def stage(
+            graph: str, triples: Sequence[ox.Triple], ntriples: list[bytes] | None, stop: threading.Event
+        ) -> None:
             if triples:
                 staged[graph] = f"{self.STAGING}{uuid.uuid4().hex}"  # before it is written: a part may land
-                self._stage(staged[graph], triples, text, stop)
+                self._stage(staged[graph], triples, ntriples, stop)
 
         try:
             with Replacement(graphs, stage) as replacement:
@@ -681,7 +687,9 @@ class RemoteStore:
                     self.update(" ;\n".join(f"DROP SILENT GRAPH <{temporary}>" for temporary in staged.values()))
             raise
 
-    def _stage(self, graph: str, triples: Sequence[ox.Triple], text: list[bytes] | None, stop: threading.Event) -> None:
+    def _stage(
+        self, graph: str, triples: Sequence[ox.Triple], ntriples: list[bytes] | None, stop: threading.Event
+    ) -> None:
         """Write the triples into a staging graph: through the Graph Store Protocol in one request (pieces written
         already are sent as they are, each freed once sent), else by SPARQL updates."""
         if not self.graph_store_url:
@@ -698,7 +706,7 @@ class RemoteStore:
             response = self._http.put(
                 self.graph_store_url,
                 params={"graph": graph},
-                data=_ntriples(triples) if text is None else _Body(text),
+                data=_ntriples(triples) if ntriples is None else _Body(ntriples),
                 headers={"Content-Type": "application/n-triples"},
                 timeout=self.timeout,
             )

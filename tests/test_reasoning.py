@@ -321,7 +321,7 @@ def test_study_text_writes_each_triple_once_in_pieces_and_loads_them(monkeypatch
         text.extend((row,))
     text.add(whole)
     store = text.loaded()
-    pieces = [[q.triple for q in ox.parse(chunk, format=ox.RdfFormat.N_TRIPLES)] for chunk in text.chunks]
+    pieces = [[q.triple for q in ox.parse(piece, format=ox.RdfFormat.N_TRIPLES)] for piece in text.pieces]
     assert [len(piece) for piece in pieces] == [3, 3, 3, 1, 2]
     assert sorted(map(str, (t for piece in pieces[:4] for t in piece))) == sorted(map(str, rows))
     stored = list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))

@@ -207,10 +207,10 @@ def test_a_graph_is_written_while_the_replace_goes_on_and_a_failure_after_it_cha
     write = store_module._bulk_write
 
     def watched(
-        new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], text: list[bytes] | None, stop: threading.Event
+        new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], ntriples: list[bytes] | None, stop: threading.Event
     ) -> None:
         writing.set()
-        write(new, graph, given, text, stop)
+        write(new, graph, given, ntriples, stop)
 
     monkeypatch.setattr(store_module, "_bulk_write", watched)
     with pytest.raises(RuntimeError, match="refused"), store.replacing([g, other]) as replacement:
@@ -253,10 +253,10 @@ def test_a_study_graph_is_stored_while_it_is_reasoned_over(tmp_path: Path, monke
     write, reason = store_module._bulk_write, shipped_module.reason_over
 
     def watched(
-        new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], text: list[bytes] | None, stop: threading.Event
+        new: ox.Store, graph: ox.NamedNode, given: list[ox.Triple], ntriples: list[bytes] | None, stop: threading.Event
     ) -> None:
         writing.append(graph.value)
-        write(new, graph, given, text, stop)
+        write(new, graph, given, ntriples, stop)
 
     def reason_once_written(*args: Any, **options: Any) -> Inference:
         deadline = time.monotonic() + 60

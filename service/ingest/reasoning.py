@@ -131,7 +131,7 @@ class StudyText:
     """A study's triples written once as N-Triples, piece by piece as they are made, and loaded into the reasoner's
     store in the background meanwhile (pyoxigraph parses without holding the GIL, so the study's rows are still
     being built while the loader reads the first of them). The same pieces then go to the store that writes the
-    study's graph (`chunks`), so that the millions of triples are written as text once, not twice.
+    study's graph (`pieces`), so that the millions of triples are written as text once, not twice.
 
     Pieces are loaded one by one, so two pieces must not share a blank node: each `add` is one piece, and
     `extend` (for triples that name no blank node, like the rows') gathers triples into pieces of `CHUNK`.
@@ -141,7 +141,7 @@ class StudyText:
 
     def __init__(self) -> None:
         self.store = ox.Store()
-        self.chunks: list[bytes] = []
+        self.pieces: list[bytes] = []
         self._pending: list[ox.Triple] = []
         self._loader = ThreadPoolExecutor(1, thread_name_prefix="samverkan-study-text")
         self._loads: list[Future[None]] = []
@@ -169,12 +169,12 @@ class StudyText:
     def _piece(self, triples: Sequence[ox.Triple], *, gathered: bool = False) -> None:
         if not triples:
             return
-        text = _serialized(triples)
+        piece = _serialized(triples)
         # A blank node in two pieces would become two nodes; `_:` in a quote only costs the exact check.
-        if gathered and b"_:" in text and any(_names_blank_node(t) for t in triples):
+        if gathered and b"_:" in piece and any(_names_blank_node(t) for t in triples):
             raise ValueError("triples gathered into pieces name a blank node: give them to StudyText.add in one piece")
-        self.chunks.append(text)
-        self._loads.append(self._loader.submit(_load_study, self.store, text))
+        self.pieces.append(piece)
+        self._loads.append(self._loader.submit(_load_study, self.store, piece))
 
     def loaded(self) -> ox.Store:
         """The reasoner's store once every piece is in its default graph."""

@@ -171,8 +171,8 @@ def study_source(
     def build() -> Iterator[BuiltGraph]:
         steps = progress or Progress()
         read = read_study(folder, schema, steps)
-        text = read.text.chunks if read.text else None  # what the reasoner's store was loaded from, for the store
-        yield BuiltGraph(study_graph(identifier), read.title, read.asserted, text)  # stored while checked and reasoned
+        pieces = read.text.pieces if read.text else None  # what the reasoner's store was loaded from, for the store
+        yield BuiltGraph(study_graph(identifier), read.title, read.asserted, pieces)  # stored while checked, reasoned
         study = check_study(folder, schema, steps, read)
         del read  # the terms the study was built from, before the reasoner fills its store
         inference = reason_over(folder, study, steps, hermit_max_triples=hermit_max_triples)
